@@ -1,0 +1,30 @@
+# Two set-up commands for a new machine: `make run` and `make test`. Each installs what it needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint typecheck schema clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m provisioning preview samples/workers.csv --mapping microsoft-sample --out out/preview || [ $$? -eq 1 ]
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+schema: $(STAMP)
+	$(PY) -c "import json; from provisioning.profile import profile_json_schema; print(json.dumps(profile_json_schema(), indent=2))" > mappings/profile.schema.json
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
