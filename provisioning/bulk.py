@@ -50,6 +50,9 @@ class BulkRequest:
     number: int
     body: bytes
     external_ids: list[str] = field(default_factory=list)
+    first_level: int = 0
+    """Manager level of the first and last record: a request of a new level waits for the earlier ones."""
+    last_level: int = 0
 
     @property
     def file_name(self) -> str:

@@ -8,6 +8,7 @@ and reported.
 
 from __future__ import annotations
 
+import itertools
 from array import array
 from collections.abc import Sequence
 
@@ -54,17 +55,18 @@ def _number_down(levels: array[int], chain: list[int], top_level: int) -> None:
 
 def send_order(levels: Sequence[int], keep: Sequence[int] | bytes | bytearray) -> array[int]:
     """The kept records (``keep[i]`` true) sorted by level, in source order within a level."""
-    kept = [i for i in range(len(levels)) if keep[i]]
-    if not kept:
-        return array("i")
-    top = max(levels[i] for i in kept)
-    positions = [0] * (top + 2)
-    for i in kept:
-        positions[levels[i] + 1] += 1
-    for level in range(1, top + 2):
-        positions[level] += positions[level - 1]
-    order = array("i", [0]) * len(kept)
-    for i in kept:
+    # A counting sort over the levels: no per-record Python objects, so a million workers stay cheap.
+    counts: list[int] = []
+    for i in itertools.compress(range(len(levels)), keep):
+        level = levels[i]
+        if level >= len(counts):
+            counts.extend([0] * (level + 1 - len(counts)))
+        counts[level] += 1
+    positions = [0] * len(counts)
+    for level in range(1, len(counts)):
+        positions[level] = positions[level - 1] + counts[level - 1]
+    order = array("i", [0]) * sum(counts)
+    for i in itertools.compress(range(len(levels)), keep):
         level = levels[i]
         order[positions[level]] = i
         positions[level] += 1

@@ -62,9 +62,11 @@ ProgressFn = Callable[[int], None]
 class Plan:
     """The result of pass one: the summary so far, and ``requests()`` to stream the bodies."""
 
-    def __init__(self, summary: Summary, spool: _Spool, index: _Index, order: array[int],
-                 batch_size: int) -> None:  # fmt: skip
+    def __init__(
+        self, summary: Summary, spool: _Spool, index: _Index, order: array[int], levels: array[int], batch_size: int
+    ) -> None:
         self.summary = summary
+        self._levels = levels
         self._spool = spool
         self._index = index
         self._order = order
@@ -73,20 +75,24 @@ class Plan:
     def requests(self) -> Iterator[BulkRequest]:
         """The bulk requests in send order; the spool is removed when the iteration ends."""
         index, spool, size = self._index, self._spool, self._batch_size
+        levels = self._levels
         operations: list[bytes] = []
         ids: list[str] = []
+        first_level = 0
         number = 0
         try:
             for record in self._order:
+                if not operations:
+                    first_level = levels[record]
                 operations.append(spool.read(index.offsets[record], index.lengths[record]))
                 ids.append(index.node_ids[index.record_node[record]])
                 if len(operations) == size:
                     number += 1
-                    yield BulkRequest(number, request_body(operations), ids)
+                    yield BulkRequest(number, request_body(operations), ids, first_level, levels[record])
                     operations, ids = [], []
             if operations:
                 number += 1
-                yield BulkRequest(number, request_body(operations), ids)
+                yield BulkRequest(number, request_body(operations), ids, first_level, levels[self._order[-1]])
         finally:
             spool.close()
 
@@ -120,8 +126,7 @@ def plan_run(
                 user, external_id, manager_id = mapper(record)
             except RowError as error:
                 summary.rejected += 1
-                on_reject(Reject(line, _external_id_of(mapper, record), error.field, error.value,
-                                 error.reason))  # fmt: skip
+                on_reject(Reject(line, _external_id_of(mapper, record), error.field, error.value, error.reason))
                 continue
             offset, length = spool.append(operation(user))
             index.add(external_id, manager_id, line, offset, length)
@@ -142,7 +147,7 @@ def plan_run(
     summary.managers = managers
     summary.operations = len(order)
     summary.requests = -(-len(order) // batch_size)
-    return Plan(summary, spool, index, order, batch_size)
+    return Plan(summary, spool, index, order, levels, batch_size)
 
 
 def _external_id_of(mapper: UserMapper, record: Any) -> str:
@@ -167,13 +172,17 @@ def _apply_duplicate_policy(index: _Index, policy: str, summary: Summary, on_rej
         listed = ", ".join(map(str, lines))
         if policy == "reject":
             kept = None
-            reason = (f"externalId {external_id!r} appears on lines {listed}: all of them are rejected, "
-                      "since sending them would let different people overwrite each other")  # fmt: skip
+            reason = (
+                f"externalId {external_id!r} appears on lines {listed}: all of them are rejected, "
+                "since sending them would let different people overwrite each other"
+            )
             index.node_record[node] = -1
         else:
             kept = records[0] if policy == "first" else records[-1]
-            reason = (f"externalId {external_id!r} appears on lines {listed}: the profile keeps the "
-                      f"{policy} (line {index.lines[kept]})")  # fmt: skip
+            reason = (
+                f"externalId {external_id!r} appears on lines {listed}: the profile keeps the "
+                f"{policy} (line {index.lines[kept]})"
+            )
             index.node_record[node] = kept
         for record in records:
             if record == kept:
@@ -201,9 +210,9 @@ class _Index:
         self.node_record = array("i")
         self.record_node = array("i")
         self.record_manager = array("i")
-        self.lines = array("q")
+        self.lines = array("I")
         self.offsets = array("q")
-        self.lengths = array("l")
+        self.lengths = array("I")
         self.duplicates: dict[int, list[int]] = {}
 
     def _node(self, external_id: str) -> int:

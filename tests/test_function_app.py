@@ -1,0 +1,27 @@
+"""The Function App's registrations, exercised with real azure.functions objects (no Core Tools here)."""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+
+import function_app
+
+# get_functions() validates and may be called once per app object.
+FUNCTIONS = {f.get_function_name(): f for f in function_app.app.get_functions()}
+
+
+def test_import_needs_no_setting_and_names_are_unique() -> None:
+    assert "health" in FUNCTIONS
+
+
+def test_health_is_anonymous_and_reveals_nothing() -> None:
+    health = FUNCTIONS["health"]
+    binding = next(b for b in health.get_bindings() if b.type == "httpTrigger")
+    assert binding.auth_level == func.AuthLevel.ANONYMOUS
+    assert binding.route == "health"
+    request = func.HttpRequest(method="GET", url="http://localhost/api/health", body=b"")
+    response = health.get_user_function()(request)
+    assert response.status_code == 200
+    assert json.loads(response.get_body()) == {"status": "ok"}
