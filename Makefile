@@ -12,7 +12,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m provisioning preview samples/workers.csv --mapping microsoft-sample --out out/preview || [ $$? -eq 1 ]
+	$(PY) -m provisioning run samples/workers.csv --mapping microsoft-sample || [ $$? -eq 1 ]
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -12,7 +12,8 @@ import orjson
 
 from .automap import suggest_profile
 from .bulk import MAX_OPERATIONS
-from .errors import ProfileError, SourceError
+from .cli_entra import add_commands as add_entra_commands
+from .errors import ProfileError, ProvisioningError, SourceError
 from .pipeline import Plan, Reject, plan_run
 from .profiles import load_profile
 from .progress import Progress
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except (SourceError, ProfileError) as exc:
+    except (SourceError, ProfileError, ProvisioningError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SOURCE_ERROR
 
@@ -52,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     _build_arguments(preview)
     preview.add_argument("--out", required=True, type=Path, help="folder for bulk-NNNN.json and reports")
     preview.set_defaults(handler=_preview)
+
+    add_entra_commands(commands, _build_arguments)
     return parser
 
 

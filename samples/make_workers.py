@@ -2,7 +2,8 @@
 
 Run ``python samples/make_workers.py`` from the project root. The file has a four-level reporting
 line (shuffled, so some reports come before their managers), inactive workers, accented names and
-three deliberately bad rows, so that ``make run`` shows every part of a report.
+three deliberately bad rows (and two workers sharing a UserID, which only Entra can refuse), so
+that ``make run`` shows every part of a report.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def main() -> None:
     rows[17] = rows[17][:20]  # a row cut short: 20 fields instead of 24
     rows[42][3] = ""  # no UserID: Entra cannot create the user
     rows[101][9] = "2019-02-30"  # a hire date that does not exist
+    rows[150][3] = rows[151][3]  # two people given the same UserID: Entra refuses the second one
     path = Path(__file__).with_name("workers.csv")
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)

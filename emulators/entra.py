@@ -1,0 +1,410 @@
+"""A Microsoft Graph look-alike for API-driven inbound provisioning, served on 127.0.0.1 only.
+
+It answers the calls this project makes (bulkUpload, provisioning logs, the job and its schema)
+the way docs/entra-api.md describes the real service, with knobs for what tests need to provoke:
+throttling, daily quotas, injected faults, revoked tokens, paused jobs, processing delays.
+Everything is in memory and deterministic given ``seed``.
+
+In tests::
+
+    with EntraEmulator(rate_limit=(3, 0.5)) as graph:
+        httpx.post(graph.bulk_upload_url(), ...)
+        graph.directory(DEFAULT_SP, DEFAULT_JOB)
+
+From a shell: ``python -m emulators.entra --port 8765`` prints the base URL and serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from emulators.entra_directory import BatchProcessor
+from emulators.entra_errors import GraphError, error_body
+from emulators.entra_jobs import DEFAULT_TENANT, JOB_STATUSES, JobState, execution_record, new_job
+from emulators.entra_log_entries import EntryFactory
+from emulators.entra_log_query import LogStore
+from emulators.entra_routes import JSON_TYPE, json_response, route
+from emulators.entra_schema import SCHEMA_VARIANTS
+from emulators.entra_server import LoopbackServer, Request, Response
+
+__all__ = ["DEFAULT_JOB", "DEFAULT_SP", "DEFAULT_TENANT", "EntraEmulator", "RecordedRequest"]
+
+DEFAULT_SP = "6c1d4a38-2f9e-4d3b-9a57-0e8b2c7f5d14"
+DEFAULT_JOB = f"API2AAD.{DEFAULT_TENANT.replace('-', '')}.e4b7a2c9-3d1f-4a8e-b6c5-9f0e1d2c3b4a"
+_WWW_AUTHENTICATE = (
+    'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+    'client_id="00000003-0000-0000-c000-000000000000"'
+)
+log = logging.getLogger("emulators.entra")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One answered call: what tests and benchmarks check pacing and retries against."""
+
+    method: str
+    path: str
+    status: int
+    time: float  # the emulator's clock when the answer was sent
+    query: str = ""
+
+
+@dataclass
+class _Batch:
+    job: JobState
+    users: list[dict[str, Any]]
+
+
+class EntraEmulator:
+    """Graph on loopback for one tenant: any service principal and job id (unless ``job`` pins
+    one), each job with its own status, schema, directory, logs and throttle windows.
+
+    ``processing_delay`` 0 processes an upload before its 202 is sent, so tests need no waiting;
+    above 0 a timer processes it later (``process_pending()`` forces it). ``clock`` dates log
+    entries and drives the throttle windows, so tests move time instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate_limit: tuple[int, float] = (40, 5.0),
+        daily_quota: int | None = None,
+        fail_rate: float = 0.0,
+        fail_status: int = 503,
+        processing_delay: float = 0.0,
+        token: str | None = None,
+        job: str | None = None,
+        seed: int = 0,
+        schema_variant: str = "api",
+        clock: Callable[[], float] = time.time,
+        missing_active_disables: bool = True,
+    ) -> None:
+        """``missing_active_disables``: a user uploaded without ``active`` is disabled, as has been
+        reported of the real service (docs/entra-api.md: "always send it")."""
+        if schema_variant not in SCHEMA_VARIANTS:
+            raise ValueError(f"schema_variant must be one of {sorted(SCHEMA_VARIANTS)}, got {schema_variant!r}")
+        if not 0.0 <= fail_rate <= 1.0:
+            raise ValueError(f"fail_rate must be between 0 and 1, got {fail_rate}")
+        if rate_limit[0] < 1 or rate_limit[1] <= 0:
+            raise ValueError(f"rate_limit must be (calls >= 1, seconds > 0), got {rate_limit}")
+        self.rate_limit = (int(rate_limit[0]), float(rate_limit[1]))
+        self.daily_quota = daily_quota
+        self.fail_rate = fail_rate
+        self.fail_status = fail_status
+        self.processing_delay = processing_delay
+        self.seed = seed
+        self.schema_variant = schema_variant
+        self._clock = clock
+        self._token = token
+        self._pinned_job = job
+        self._missing_active_disables = missing_active_disables
+        self._lock = threading.RLock()  # registry, counters, fault queue, pending batches
+        self._id_lock = threading.Lock()
+        self._processing = threading.Lock()  # keeps delayed batches in acceptance order
+        self._server: LoopbackServer | None = None
+        self._base_url: str | None = None
+        self.reset()
+
+    # Lifecycle
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1:``port`` (0: a free port); returns the base URL."""
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        self._server = LoopbackServer(self._handle, self._crash, port)
+        self._base_url = f"http://127.0.0.1:{self._server.port}"
+        self._server.start()
+        return self._base_url
+
+    def stop(self) -> None:
+        """Stop serving. Uploads not processed yet stay pending: process_pending() still works."""
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> EntraEmulator:
+        if self._server is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget every job, log, counter, fault and revoked token; ids restart from the seed."""
+        with self._lock:
+            for timer in getattr(self, "_timers", []):
+                timer.cancel()
+            self._jobs: dict[tuple[str, str], JobState] = {}
+            self._logs = LogStore()
+            self._ids = random.Random(self.seed)
+            self._fault_rng = random.Random(f"{self.seed}:faults")
+            self._request_ids = random.Random(f"{self.seed}:requests")
+            self._injected: deque[tuple[int, float | None]] = deque()
+            self._revoked: set[str] = set()
+            self._pending: list[_Batch] = []
+            self._timers: list[threading.Timer] = []
+            self.requests: list[RecordedRequest] = []
+            self.upload_count = 0  # bulkUpload calls received, whatever the answer
+            self.accepted_upload_count = 0  # bulkUpload calls answered 202
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("the emulator is not started: call start() or use it as a context manager")
+        return self._base_url
+
+    # Test controls
+
+    def bulk_upload_url(self, sp: str = DEFAULT_SP, job: str | None = None, version: str = "v1.0") -> str:
+        """The "Provisioning API Endpoint" an admin would copy; ``job`` defaults to the pinned one."""
+        job_id = job or self._pinned_job or DEFAULT_JOB
+        return f"{self.base_url}/{version}/servicePrincipals/{sp}/synchronization/jobs/{job_id}/bulkUpload"
+
+    def set_job_status(self, sp: str, job: str, code: str) -> None:
+        if code not in JOB_STATUSES:
+            raise ValueError(f"job status must be one of {JOB_STATUSES}, got {code!r}")
+        self._set_status(self._job(sp, job), code, purge=False)
+
+    def inject_faults(self, statuses: list[int], retry_after: float | None = None) -> None:
+        """The next len(statuses) bulkUpload calls get these statuses, in order, before throttling
+        and validation (only authentication and the job lookup come first); ``retry_after`` adds a
+        Retry-After header, written as given, to each."""
+        with self._lock:
+            self._injected.extend((status, retry_after) for status in statuses)
+
+    def revoke_token(self, token: str) -> None:
+        with self._lock:
+            self._revoked.add(token)
+
+    def directory(self, sp: str = DEFAULT_SP, job: str | None = None) -> dict[str, dict[str, Any]]:
+        """externalId -> the emulated user (target attribute names; ``manager`` is
+        ``{"id": <manager object id>, "employeeId": <manager externalId>}``). A copy."""
+        state = self._job(sp, job or self._pinned_job or DEFAULT_JOB)
+        with state.lock:
+            return copy.deepcopy(state.directory)
+
+    def schema(self, sp: str = DEFAULT_SP, job: str | None = None) -> dict[str, Any]:
+        state = self._job(sp, job or self._pinned_job or DEFAULT_JOB)
+        with state.lock:
+            return copy.deepcopy(state.schema)
+
+    def schema_put_count(self, sp: str = DEFAULT_SP, job: str | None = None) -> int:
+        """PUT .../schema calls received for the job, accepted or not."""
+        state = self._job(sp, job or self._pinned_job or DEFAULT_JOB)
+        with state.lock:
+            return state.schema_puts
+
+    def log_entries(self, sp: str | None = None, job: str | None = None) -> list[dict[str, Any]]:
+        """Provisioning log entries in the order they were written (oldest first). Copies."""
+        return [
+            copy.deepcopy(entry)
+            for entry in self._logs.written()
+            if (sp is None or entry["servicePrincipal"]["id"].lower() == sp.lower())
+            and (job is None or entry["jobId"] == job)
+        ]
+
+    def process_pending(self) -> None:
+        """Process every accepted request now, whatever processing_delay says."""
+        with self._processing:
+            with self._lock:
+                batches, self._pending = self._pending, []
+                for timer in self._timers:
+                    timer.cancel()
+                self._timers.clear()
+            for batch in batches:
+                self._process(batch)
+
+    def uploads(self) -> list[RecordedRequest]:
+        """The bulkUpload calls received, in order."""
+        with self._lock:
+            return [r for r in self.requests if r.path.lower().endswith("/bulkupload")]
+
+    def max_uploads_in_window(self, seconds: float) -> int:
+        """The most bulkUpload calls received within any ``seconds``-long window (pacing checks)."""
+        times = sorted(r.time for r in self.uploads())
+        best, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= seconds:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+    # Used by emulators.entra_routes
+
+    def _authenticate(self, header: str | None) -> None:
+        challenge = {"WWW-Authenticate": _WWW_AUTHENTICATE}
+        if not header:
+            raise GraphError(401, "Access token is empty.", headers=challenge)
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise GraphError(401, "Access token validation failure: expected 'Bearer <token>'.", headers=challenge)
+        with self._lock:
+            revoked = token in self._revoked
+        if revoked:
+            raise GraphError(401, "Access token has expired or is not yet valid.", headers=challenge)
+        if self._token is not None and token != self._token:
+            raise GraphError(401, "Access token validation failure. Invalid signature.", headers=challenge)
+
+    def _job(self, sp: str, job_id: str) -> JobState:
+        if self._pinned_job is not None and job_id != self._pinned_job:
+            raise GraphError(404, f"The synchronization job '{job_id}' was not found for service principal '{sp}'.")
+        key = (sp.lower(), job_id)
+        with self._lock:
+            if key not in self._jobs:
+                self._jobs[key] = new_job(
+                    sp,
+                    job_id,
+                    variant=self.schema_variant,
+                    rate_limit=self.rate_limit,
+                    daily_quota=self.daily_quota,
+                )
+            return self._jobs[key]
+
+    def _jobs_of(self, sp: str) -> list[JobState]:
+        """The jobs of a service principal; one that has none gets its default (or pinned) job."""
+        with self._lock:
+            jobs = [job for (owner, _), job in self._jobs.items() if owner == sp.lower()]
+        return jobs or [self._job(sp, self._pinned_job or DEFAULT_JOB)]
+
+    def _count_upload(self) -> None:
+        with self._lock:
+            self.upload_count += 1
+
+    def _take_fault(self) -> tuple[int, float | None] | None:
+        with self._lock:
+            return self._injected.popleft() if self._injected else None
+
+    def _draw_failure(self) -> bool:
+        if self.fail_rate <= 0:
+            return False
+        with self._lock:
+            return self._fault_rng.random() < self.fail_rate
+
+    def _set_status(self, job: JobState, code: str, *, purge: bool) -> None:
+        with job.lock:
+            job.status = code
+        if purge:  # restart purges uploaded data that was not processed yet
+            with self._lock:
+                self._pending = [batch for batch in self._pending if batch.job is not job]
+
+    def _accept(self, job: JobState, users: list[dict[str, Any]]) -> None:
+        with job.lock:
+            job.accepted_operations += len(users)
+        batch = _Batch(job, users)
+        with self._lock:
+            self.accepted_upload_count += 1
+            if self.processing_delay > 0:
+                self._pending.append(batch)
+                timer = threading.Timer(self.processing_delay, self._process_due, args=(batch,))
+                timer.daemon = True
+                self._timers.append(timer)
+                timer.start()
+                return
+        self._process(batch)
+
+    # Processing
+
+    def _process_due(self, due: _Batch) -> None:
+        """A timer fired: process every batch accepted up to ``due``, oldest first."""
+        with self._processing:
+            with self._lock:
+                if due not in self._pending:
+                    return
+                index = self._pending.index(due)
+                batches, self._pending = self._pending[: index + 1], self._pending[index + 1 :]
+            for batch in batches:
+                self._process(batch)
+
+    def _process(self, batch: _Batch) -> None:
+        job = batch.job
+        with job.lock:
+            if job.status != "Active":  # paused or quarantined: accepted, never processed
+                job.dropped_operations += len(batch.users)
+                return
+            epoch = math.ceil(self._clock())  # logs show whole seconds; never before the upload
+            cycle_id = self._new_id()
+            entries = BatchProcessor(
+                job.directory,
+                job.mapping,
+                EntryFactory(job.identity, cycle_id, epoch, self._new_id, self._duration),
+                to_ad=job.to_ad,
+                new_object_id=self._new_id,
+                missing_active_disables=self._missing_active_disables,
+            ).run(batch.users)
+            exported = sum(1 for e in entries if e["provisioningStatusInfo"]["status"] == "success")
+            job.last_execution = execution_record(cycle_id, epoch, epoch, len(batch.users), exported)
+            self._logs.add(entries, epoch)
+
+    def _new_id(self) -> str:
+        with self._id_lock:
+            return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    def _duration(self) -> int:
+        with self._id_lock:
+            return self._ids.randint(150, 7000)
+
+    # HTTP
+
+    def _handle(self, request: Request) -> Response:
+        request_id = self._request_id()
+        client_request_id = request.header("client-request-id") or request_id
+        try:
+            response = route(self, request)
+        except GraphError as error:
+            body = error_body(
+                error.code,
+                error.message,
+                request_id=request_id,
+                client_request_id=client_request_id,
+                epoch=self._clock(),
+            )
+            response = json_response(error.status, body, error.headers)
+        response.headers.update({"request-id": request_id, "client-request-id": client_request_id})
+        self._record(request, response.status)
+        return response
+
+    def _crash(self, request: Request, exc: BaseException) -> Response:
+        request_id = self._request_id()
+        body = error_body(
+            "generalException",
+            f"The emulator failed on this request ({type(exc).__name__}); see its log.",
+            request_id=request_id,
+            client_request_id=request_id,
+            epoch=time.time(),
+        )
+        self._record(request, 500)
+        return Response(500, {"Content-Type": JSON_TYPE, "request-id": request_id}, orjson.dumps(body))
+
+    def _request_id(self) -> str:
+        with self._lock:
+            return str(uuid.UUID(int=self._request_ids.getrandbits(128), version=4))
+
+    def _record(self, request: Request, status: int) -> None:
+        query = "&".join(f"{k}={v}" for k, v in request.query.items())
+        with self._lock:
+            self.requests.append(RecordedRequest(request.method, request.path, status, self._clock(), query))
+
+
+if __name__ == "__main__":
+    from emulators.entra_cli import main
+
+    sys.exit(main())
