@@ -19,15 +19,16 @@ from .errors import ProvisioningError, SourceError
 from .graph_client import BatchOutcome, GraphClient, GraphError
 from .log_query import poll_delays, provisioning_log_params
 from .log_summary import LogCollector, RunResults
-from .pipeline import Plan, plan_run
+from .pipeline import Plan, Reject, plan_run
 from .profile import Profile
 from .records import RecordSource
-from .reports import RejectsCsv
+from .reports import RejectsCsv, describe_reject
 from .run_store import RunStore
 from .runs import BatchRecord, RunRecord, new_run_id, utc_now
 from .schema_sync import SchemaSyncError, plan_schema_sync
 
 HELD_JOB_STATUSES = frozenset({"Paused", "Quarantine"})
+LISTED_REJECTS = 10
 LOG_CLOCK_MARGIN = timedelta(seconds=5)
 """Logs are read from a little before the run started, in case the two clocks disagree a little; not
 more, or the entries of an earlier run of the same workers would be taken for this run's."""
@@ -94,8 +95,17 @@ class Runner:
         return record
 
     def _plan(self, record: RunRecord, source: RecordSource, profile: Profile, options: RunOptions) -> Plan:
+        listed: list[Reject] = []
+
         with self.store.rejects_writer(record.runId) as stream:
-            plan = plan_run(source, profile, on_reject=RejectsCsv(stream), batch_size=options.batch_size)
+            write = RejectsCsv(stream)
+
+            def on_reject(reject: Reject) -> None:
+                write(reject)
+                if len(listed) < LISTED_REJECTS:
+                    listed.append(reject)
+
+            plan = plan_run(source, profile, on_reject=on_reject, batch_size=options.batch_size)
         summary = plan.summary
         record.summary = summary.as_json()
         record.counts.rows, record.counts.operations = summary.rows, summary.operations
@@ -105,6 +115,10 @@ class Runner:
             f"run {record.runId}: {summary.rows} rows -> {summary.operations} operations in "
             f"{summary.requests} requests, {summary.rejected} rejected"
         )
+        for reject in listed:
+            self._echo("  rejected " + describe_reject(reject, source.line_label))
+        if summary.rejected > len(listed):
+            self._echo(f"  ... and {summary.rejected - len(listed)} more: see rejects.csv of the run")
         return plan
 
     def _sync_schema(self, record: RunRecord, profile: Profile, options: RunOptions) -> bool:

@@ -49,6 +49,45 @@ class Settings(BaseSettings):
     runs_dir: str = Field(default="out/runs", alias="RUNS_DIR")
     """Where the CLI keeps run records when no storage account is configured."""
 
+    # ---- the Function App: storage, routing, delta and safety ----------------------------------------
+    hr_storage: str | None = Field(default=None, alias="HR_STORAGE")
+    """Connection string of the storage account (local: UseDevelopmentStorage=true for Azurite). In Azure,
+    leave it unset and use the identity-based HR_STORAGE__blobServiceUri / __queueServiceUri instead."""
+    hr_storage_blob_service_uri: str | None = Field(default=None, alias="HR_STORAGE__blobServiceUri")
+    hr_storage_queue_service_uri: str | None = Field(default=None, alias="HR_STORAGE__queueServiceUri")
+    hr_storage_credential: str | None = Field(default=None, alias="HR_STORAGE__credential")
+    """managedidentity for identity-based connections."""
+    hr_storage_client_id: str | None = Field(default=None, alias="HR_STORAGE__clientId")
+    """The user-assigned managed identity used for storage (unset: system-assigned)."""
+    hr_inbound_container: str = Field(default="hr-inbound", alias="HR_INBOUND_CONTAINER")
+    hr_config_container: str = Field(default="hr-config", alias="HR_CONFIG_CONTAINER")
+    """Mapping profiles an admin can change without a deploy: <name>.json."""
+    hr_runs_container: str = Field(default="hr-runs", alias="HR_RUNS_CONTAINER")
+    hr_state_container: str = Field(default="hr-state", alias="HR_STATE_CONTAINER")
+    """Delta fingerprints and the last size of each source."""
+    hr_quarantine_container: str = Field(default="hr-quarantine", alias="HR_QUARANTINE_CONTAINER")
+    hr_upload_queue: str = Field(default="hr-upload", alias="HR_UPLOAD_QUEUE")
+    hr_results_queue: str = Field(default="hr-results", alias="HR_RESULTS_QUEUE")
+    hr_default_profile: str = Field(default="microsoft-sample", alias="HR_DEFAULT_PROFILE")
+    hr_profile_routes: str = Field(default="", alias="HR_PROFILE_ROUTES")
+    """Which profile a dropped blob uses: "employees/=employees;contractors/=contractors;*.interns.csv=interns"
+    (a folder prefix or a glob on the blob name); anything else uses HR_DEFAULT_PROFILE."""
+    safety_max_disable_share: float = Field(default=0.10, ge=0, le=1, alias="SAFETY_MAX_DISABLE_SHARE")
+    """Hold a run that would disable more than this share of the source's active workers."""
+    safety_max_shrink_share: float = Field(default=0.10, ge=0, le=1, alias="SAFETY_MAX_SHRINK_SHARE")
+    """Hold a run whose source has this much fewer workers than at the last run."""
+    safety_approved_runs: str = Field(default="", alias="SAFETY_APPROVED_RUNS")
+    """Run ids (comma separated) approved to go past a safety stop."""
+    delta_full_sync: bool = Field(default=False, alias="DELTA_FULL_SYNC")
+    """Send every record, changed or not (a weekly full sync is common)."""
+    http_max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, alias="HTTP_MAX_BODY_BYTES")
+    blob_trigger_source: Literal["EventGrid", "LogsAndContainerScan"] = Field(
+        default="EventGrid", alias="BLOB_TRIGGER_SOURCE"
+    )
+    """EventGrid (required on the Flex Consumption plan) or LogsAndContainerScan (polling, other plans)."""
+    hrms_sync_schedule: str = Field(default="0 0 2 * * *", alias="HRMS_SYNC_SCHEDULE")
+    """NCRONTAB of the scheduled HR system pulls."""
+
     @field_validator("entra_rate_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
