@@ -147,19 +147,20 @@ class GraphClient:
             if on_outcome is not None:
                 on_outcome(outcome)
 
-        in_flight: set[Future[BatchOutcome]] = set()
-        started_level = -1
+        in_flight: dict[Future[BatchOutcome], int] = {}  # future -> first manager level of its request
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="bulkUpload") as pool:
             for request in requests:
-                if request.first_level > started_level and in_flight:
-                    wait(in_flight)
-                    in_flight.clear()
-                while len(in_flight) >= concurrency:
-                    _, in_flight = _split(wait(in_flight, return_when=FIRST_COMPLETED))
-                started_level = max(started_level, request.last_level)
+                # Records of this request may report to records of any lower level still in flight.
+                earlier = [f for f, first_level in in_flight.items() if first_level < request.last_level]
+                if earlier:
+                    wait(earlier)
+                while len(in_flight) >= concurrency or any(f.done() for f in in_flight):
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for finished in done:
+                        in_flight.pop(finished, None)
                 future = pool.submit(self.upload, request)
                 future.add_done_callback(record)
-                in_flight.add(future)
+                in_flight[future] = request.first_level
             wait(in_flight)
         return sorted(outcomes, key=lambda o: o.number)
 
@@ -228,13 +229,6 @@ class GraphClient:
             if delay is None:
                 raise GraphError(action, response.status_code, code, message)
             self._sleep(delay)
-
-
-def _split(
-    result: tuple[set[Future[BatchOutcome]], set[Future[BatchOutcome]]],
-) -> tuple[set[Future[BatchOutcome]], set[Future[BatchOutcome]]]:
-    done, pending = result
-    return done, set(pending)
 
 
 def _graph_error(response: httpx.Response) -> tuple[str, str]:
