@@ -32,8 +32,14 @@ def bulk_id(data: bytes) -> str:
 
 def operation(user: dict[str, object]) -> bytes:
     """One bulk operation, serialised: ``{"method": "POST", "bulkId", "path": "/Users", "data"}``."""
+    return operation_with_id(user)[1]
+
+
+def operation_with_id(user: dict[str, object]) -> tuple[str, bytes]:
+    """The operation and its bulkId, which doubles as the fingerprint of the user's content."""
     data = orjson.dumps(user)
-    return _OPERATION_HEAD + bulk_id(data).encode() + _OPERATION_MIDDLE + data + b"}"
+    identifier = bulk_id(data)
+    return identifier, _OPERATION_HEAD + identifier.encode() + _OPERATION_MIDDLE + data + b"}"
 
 
 def request_body(operations: list[bytes]) -> bytes:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .bulk import MAX_OPERATIONS, BulkRequest, checked_batch_size, operation, request_body
+from .bulk import MAX_OPERATIONS, BulkRequest, checked_batch_size, operation_with_id, request_body
 from .errors import RowError
 from .mapper import UserMapper
 from .ordering import NO_MANAGER, manager_levels, send_order
@@ -44,6 +44,8 @@ class Summary:
     rows: int = 0
     operations: int = 0
     rejected: int = 0
+    unchanged: int = 0
+    """Records identical to what was last accepted (delta sends): checked, not sent."""
     requests: int = 0
     blank_lines: int = 0
     duplicates: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +58,7 @@ class Summary:
 
 
 RejectSink = Callable[[Reject], None]
+ChangeFilter = Callable[[str, str, bool], bool]
 ProgressFn = Callable[[int], None]
 
 
@@ -108,8 +111,14 @@ def plan_run(
     batch_size: int = MAX_OPERATIONS,
     progress: ProgressFn | None = None,
     spool_dir: str | None = None,
+    changed: ChangeFilter | None = None,
 ) -> Plan:
-    """Read and map every record of ``source``; rejects go to ``on_reject`` as they are found."""
+    """Read and map every record of ``source``; rejects go to ``on_reject`` as they are found.
+
+    ``changed(externalId, fingerprint, active)`` (delta sends) says whether a record differs from what
+    was last accepted; records it calls unchanged are checked like any other (duplicates included)
+    and then left out of the requests.
+    """
     checked_batch_size(batch_size)
     mapper = UserMapper(profile, source)
     summary = Summary(source=source.name, profile=profile.name)
@@ -128,7 +137,12 @@ def plan_run(
                 summary.rejected += 1
                 on_reject(Reject(line, _external_id_of(mapper, record), error.field, error.value, error.reason))
                 continue
-            offset, length = spool.append(operation(user))
+            fingerprint, body = operation_with_id(user)
+            if changed is None or changed(external_id, fingerprint, user["active"]):
+                offset, length = spool.append(body)
+            else:
+                offset, length = -1, 0
+                index.unchanged.add(len(index.lines))
             index.add(external_id, manager_id, line, offset, length)
     except BaseException:
         spool.close()
@@ -137,6 +151,10 @@ def plan_run(
         progress(summary.rows)
     summary.blank_lines = getattr(source, "blank_lines", 0)
     keep = _apply_duplicate_policy(index, profile.duplicates, summary, on_reject)
+    for record in index.unchanged:
+        if keep[record]:
+            keep[record] = 0
+            summary.unchanged += 1
     manager_of, counts = index.managers(keep)
     managers: dict[str, Any] = dict(counts)
     levels, cycles = manager_levels(manager_of)
@@ -214,6 +232,7 @@ class _Index:
         self.offsets = array("q")
         self.lengths = array("I")
         self.duplicates: dict[int, list[int]] = {}
+        self.unchanged: set[int] = set()
 
     def _node(self, external_id: str) -> int:
         node = self.node_of.get(external_id)

@@ -45,6 +45,7 @@ def describe_summary(summary: Summary) -> list[str]:
     lines = [
         f"{summary.source} via profile {summary.profile}: {summary.rows} rows -> "
         f"{summary.operations} operations in {summary.requests} requests, {summary.rejected} rejected"
+        + (f", {summary.unchanged} unchanged since the last accepted run" if summary.unchanged else "")
     ]
     duplicates = summary.duplicates
     if duplicates.get("externalIds"):

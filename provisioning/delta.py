@@ -1,0 +1,106 @@
+"""Delta sends and safety stops: what was last accepted per source, and when a run must wait for a person.
+
+Pure: the state is a plain JSON document (read and written with ETags by the storage edge). A
+record's fingerprint is its bulkId, the hash of the SCIM user exactly as it would be sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+STATE_VERSION = 1
+
+
+@dataclass
+class SourceState:
+    """What the last runs of one source left behind."""
+
+    records: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    """externalId -> (fingerprint of the last accepted payload, whether it was active)."""
+    rows: int = 0
+    """How many rows the source had at its last run (for the shrink check)."""
+
+    @property
+    def active(self) -> int:
+        return sum(1 for _, active in self.records.values() if active)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> SourceState:
+        if not data:
+            return cls()
+        records = {key: (str(value[0]), bool(value[1])) for key, value in (data.get("records") or {}).items()}
+        return cls(records=records, rows=int(data.get("rows") or 0))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "rows": self.rows,
+            "records": {key: [fingerprint, active] for key, (fingerprint, active) in self.records.items()},
+        }
+
+
+class DeltaFilter:
+    """``changed(externalId, fingerprint, active)`` for the pipeline, counting disables as it goes."""
+
+    def __init__(self, state: SourceState, *, full_sync: bool = False) -> None:
+        self.state = state
+        self.full_sync = full_sync
+        self.disables = 0
+        """Records active at the last run and inactive now: what the safety stop weighs."""
+
+    def __call__(self, external_id: str, fingerprint: str, active: bool) -> bool:
+        previous = self.state.records.get(external_id)
+        if previous is not None and previous[1] and not active:
+            self.disables += 1
+        if self.full_sync or previous is None:
+            return True
+        return previous[0] != fingerprint
+
+
+@dataclass(frozen=True)
+class SafetyVerdict:
+    held: bool
+    reasons: list[str]
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def safety_check(
+    state: SourceState, *, rows_now: int, disables: int, max_disable_share: float, max_shrink_share: float
+) -> SafetyVerdict:
+    """Holds a run that would disable too many active workers, or whose source shrank too much."""
+    reasons = []
+    active_before = state.active
+    if active_before and disables / active_before > max_disable_share:
+        reasons.append(
+            f"it would disable {disables} of the source's {active_before} active workers "
+            f"({disables / active_before:.0%}, more than the {max_disable_share:.0%} allowed)"
+        )
+    if state.rows and (state.rows - rows_now) / state.rows > max_shrink_share:
+        reasons.append(
+            f"the source shrank from {state.rows} to {rows_now} rows "
+            f"({(state.rows - rows_now) / state.rows:.0%}, more than the {max_shrink_share:.0%} allowed)"
+        )
+    return SafetyVerdict(bool(reasons), reasons)
+
+
+def remember_accepted(
+    state: SourceState, accepted: Iterable[tuple[str, str, bool]], *, rows: int | None
+) -> SourceState:
+    """The state after requests were accepted: their records' fingerprints, and the source's size."""
+    records = dict(state.records)
+    for external_id, fingerprint, active in accepted:
+        records[external_id] = (fingerprint, active)
+    return SourceState(records=records, rows=state.rows if rows is None else rows)
+
+
+def forget(state: SourceState, external_ids: Iterable[str]) -> SourceState:
+    """Records the logs reported as failed are forgotten, so that the next run sends them again."""
+    records = dict(state.records)
+    for external_id in external_ids:
+        records.pop(external_id, None)
+    return SourceState(records=records, rows=state.rows)
