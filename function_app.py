@@ -1,16 +1,152 @@
 """Azure Functions entry point (Python v2 programming model): thin triggers over the provisioning package.
 
-Importing this module needs no setting: the Functions host indexes the functions before running them.
+Importing this module needs no setting: the Functions host indexes the functions before running them;
+settings are read and checked the first time a function runs.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable
+from functools import lru_cache
+
 import azure.functions as func
+import azurefunctions.extensions.bindings.blob as blob
+
+from provisioning.blob_intake import provision_dropped_blob
+from provisioning.fanout import Fanout
+from provisioning.http_api import Api, ApiRequest, ApiResponse, handle
+from provisioning.services import Services
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+log = logging.getLogger("function_app")
+
+# Event Grid is required on the Flex Consumption plan; polling stays available for other plans.
+BLOB_SOURCE = (
+    func.BlobSource.LOGS_AND_CONTAINER_SCAN
+    if os.environ.get("BLOB_TRIGGER_SOURCE") == "LogsAndContainerScan"
+    else func.BlobSource.EVENT_GRID
+)
+
+
+@lru_cache(maxsize=1)
+def services() -> Services:
+    """Settings, storage and clients, built once per process on first use."""
+    return Services.from_settings()
+
+
+api = Api(services)
+
+
+def _http(endpoint: Callable[[ApiRequest], ApiResponse], req: func.HttpRequest) -> func.HttpResponse:
+    request = ApiRequest(
+        method=req.method,
+        params=dict(req.params),
+        headers={k.lower(): v for k, v in req.headers.items()},
+        body=req.get_body() or b"",
+        route=dict(req.route_params),
+    )
+    response = handle(endpoint, request)
+    return func.HttpResponse(
+        response.json_bytes(), status_code=response.status, headers=response.headers, mimetype="application/json"
+    )
+
+
+# ---- storage triggers --------------------------------------------------------------------------------
+
+
+@app.blob_trigger(arg_name="client", path="%HR_INBOUND_CONTAINER%/{name}", connection="HR_STORAGE", source=BLOB_SOURCE)
+def provision_blob(client: blob.BlobClient) -> None:
+    """A CSV dropped into the inbound container becomes a run (the same blob twice: one run)."""
+    record = provision_dropped_blob(services(), client.blob_name)
+    log.info("run %s for %s: %s %s", record.runId, client.blob_name, record.status, record.message)
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%HR_UPLOAD_QUEUE%", connection="HR_STORAGE")
+def upload_batch(msg: func.QueueMessage) -> None:
+    """Sends one bulk request of a run and records its outcome."""
+    payload = msg.get_json()
+    outcome = Fanout(services()).send_batch(str(payload["runId"]), int(payload["batch"]))
+    log.info("run %s request %s: %s", payload["runId"], payload["batch"], outcome)
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%HR_UPLOAD_QUEUE%-poison", connection="HR_STORAGE")
+def upload_poison(msg: func.QueueMessage) -> None:
+    """A request whose message failed every delivery is recorded as failed in its run."""
+    payload = msg.get_json()
+    Fanout(services()).poison(str(payload["runId"]), int(payload["batch"]), f"failed {msg.dequeue_count} deliveries")
+    log.error("run %s request %s went to the poison queue", payload["runId"], payload["batch"])
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%HR_RESULTS_QUEUE%", connection="HR_STORAGE")
+def coordinate_run(msg: func.QueueMessage) -> None:
+    """Moves a run on: the next manager level, the run's totals, then the per-record results."""
+    payload = msg.get_json()
+    outcome = Fanout(services()).coordinate(
+        str(payload["runId"]), int(payload.get("attempt", 0)), str(payload.get("phase", "sending"))
+    )
+    log.info("run %s: %s", payload["runId"], outcome)
+
+
+# ---- HTTP API (routes under the host's api/ prefix) ---------------------------------------------------
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness probe: says the app is up and nothing else."""
-    return func.HttpResponse('{"status":"ok"}', status_code=200, mimetype="application/json")
+    return _http(api.health, req)
+
+
+@app.route(route="preview", methods=["POST"])
+def preview(req: func.HttpRequest) -> func.HttpResponse:
+    """The exact bulk requests a CSV or JSON body would give, without sending anything."""
+    return _http(api.preview, req)
+
+
+@app.route(route="provision", methods=["POST"])
+def provision(req: func.HttpRequest) -> func.HttpResponse:
+    """Starts a run from a CSV or JSON body: 202 with its runId."""
+    return _http(api.provision, req)
+
+
+@app.route(route="runs", methods=["GET"])
+def list_runs(req: func.HttpRequest) -> func.HttpResponse:
+    """The latest runs, newest first."""
+    return _http(api.runs, req)
+
+
+@app.route(route="runs/{runId}", methods=["GET"])
+def get_run(req: func.HttpRequest) -> func.HttpResponse:
+    """One run record, with live request statuses while it sends."""
+    return _http(api.run, req)
+
+
+@app.route(route="runs/{runId}/results", methods=["GET"])
+def get_run_results(req: func.HttpRequest) -> func.HttpResponse:
+    """The per-record outcomes of a run, from the provisioning logs."""
+    return _http(api.results, req)
+
+
+@app.route(route="runs/{runId}/approve", methods=["POST"])
+def approve_run(req: func.HttpRequest) -> func.HttpResponse:
+    """Lets a run held by a safety stop go."""
+    return _http(api.approve, req)
+
+
+@app.route(route="logs", methods=["GET"])
+def get_logs(req: func.HttpRequest) -> func.HttpResponse:
+    """Per-record outcomes from the provisioning logs since a time."""
+    return _http(api.logs, req)
+
+
+@app.route(route="mappings/suggest", methods=["POST"])
+def suggest_mapping(req: func.HttpRequest) -> func.HttpResponse:
+    """Auto-map: a suggested profile from a CSV header or JSON fields or records."""
+    return _http(api.suggest, req)
+
+
+@app.route(route="openapi.json", methods=["GET"])
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """This API's OpenAPI document."""
+    return _http(api.openapi, req)

@@ -11,10 +11,11 @@ import os
 import platform
 from collections.abc import Callable, Sequence
 
-from . import Options, Outcome, core, say
+from . import Options, Outcome, core, say, upload
 
 BENCHMARKS: dict[str, Callable[[Options], Outcome]] = {
     "core": core.run,
+    "upload": upload.run,
 }
 
 

@@ -59,7 +59,7 @@ class LocalRunStore:
         if not self.root.is_dir():
             return []
         folders = sorted((p for p in self.root.iterdir() if (p / "run.json").is_file()), reverse=True)
-        return [self.load_record(p.name) for p in folders[:limit]]
+        return newest_first([self.load_record(p.name) for p in folders[:limit]])
 
     def save_request(self, run_id: str, number: int, body: bytes) -> None:
         folder = self._folder(run_id) / "requests"
@@ -82,6 +82,11 @@ class LocalRunStore:
     def load_rejects(self, run_id: str) -> str:
         path = self._folder(run_id) / "rejects.csv"
         return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def newest_first(records: list[RunRecord]) -> list[RunRecord]:
+    """By start time: run ids sort by time only to the second (a blob's run id comes from the blob)."""
+    return sorted(records, key=lambda r: (r.createdAt, r.runId), reverse=True)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

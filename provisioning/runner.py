@@ -123,30 +123,20 @@ class Runner:
 
     def _sync_schema(self, record: RunRecord, profile: Profile, options: RunOptions) -> bool:
         """Adds the profile's custom attributes to the job schema; False when the run must stop."""
-        if not any(a.target for e in profile.attributes.extensions for a in e.attributes.values()):
-            return True
         try:
-            schema_plan = plan_schema_sync(
-                self.client.get_schema(),
-                profile,
-                job_id=self.client.endpoint.job_id,
-                overwrite=options.overwrite_schema,
+            record.schemaSync, diff = sync_job_schema(
+                self.client, profile, dry_run=options.dry_run, overwrite=options.overwrite_schema
             )
-            written = schema_plan.needs_put and not options.dry_run
-            if written:
-                self.client.put_schema(schema_plan.schema)
         except (SchemaSyncError, GraphError) as exc:
             self._finish(record, "failed", f"schema sync: {exc}")
             return False
-        record.schemaSync = {
-            "changes": [change.diff_line() for change in schema_plan.changes],
-            "written": written,
-        }
-        self._echo(
-            "schema: " + ("updated" if written else "no change needed" if not schema_plan.needs_put else "dry run")
-        )
-        for line in schema_plan.diff_text().splitlines() if schema_plan.changes else []:
-            self._echo("  " + line)
+        if record.schemaSync is not None:
+            written = record.schemaSync["written"]
+            self._echo(
+                "schema: " + ("updated" if written else "dry run" if diff and options.dry_run else "no change needed")
+            )
+            for line in diff:
+                self._echo("  " + line)
         return True
 
     def _job_allows_sending(self, record: RunRecord, options: RunOptions) -> bool:
@@ -156,12 +146,7 @@ class Runner:
             self._finish(record, "failed", f"cannot read the provisioning job: {exc}")
             return False
         if record.jobStatus in HELD_JOB_STATUSES and not options.ignore_job_status and not options.dry_run:
-            self._finish(
-                record,
-                "held",
-                f"the provisioning job is {record.jobStatus}: uploads would be accepted and never processed. "
-                "Start the job (or clear its quarantine) and run again.",
-            )
+            self._finish(record, "held", job_held_message(record.jobStatus))
             return False
         return True
 
@@ -276,6 +261,28 @@ class Runner:
         if status != "sending":
             record.finishedAt = utc_now()
         self.store.save_record(record)
+
+
+def sync_job_schema(
+    client: GraphClient, profile: Profile, *, dry_run: bool, overwrite: bool = False
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Schema sync for a run: the record's ``schemaSync`` entry and the readable diff (None, [] when the
+    profile has no custom attribute with a target). Raises SchemaSyncError or GraphError."""
+    if not any(a.target for e in profile.attributes.extensions for a in e.attributes.values()):
+        return None, []
+    schema_plan = plan_schema_sync(client.get_schema(), profile, job_id=client.endpoint.job_id, overwrite=overwrite)
+    written = schema_plan.needs_put and not dry_run
+    if written:
+        client.put_schema(schema_plan.schema)
+    changes = [change.diff_line() for change in schema_plan.changes]
+    return {"changes": changes, "written": written}, schema_plan.diff_text().splitlines() if changes else []
+
+
+def job_held_message(status: str) -> str:
+    return (
+        f"the provisioning job is {status}: uploads would be accepted and never processed. "
+        "Start the job (or clear its quarantine) and run again."
+    )
 
 
 class RunResultsView:

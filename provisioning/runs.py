@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-RunStatus = Literal["planned", "dry-run", "held", "sending", "sent", "completed", "failed"]
+RunStatus = Literal["planning", "planned", "dry-run", "held", "sending", "sent", "completed", "failed"]
 BatchStatus = Literal["pending", "accepted", "failed"]
 
 
@@ -23,7 +23,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """Milliseconds, so that runs started within the same second still sort by when they started."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Model(BaseModel):
@@ -72,6 +73,10 @@ class RunRecord(_Model):
     results: dict[str, Any] | None = None
     """Per-record outcomes from the provisioning logs, once read."""
     retryOf: str | None = None
+    sourceKey: str | None = None
+    """The feed this run belongs to (delta state and safety are kept per feed)."""
+    approvedBy: str | None = None
+    """How a held run was let go: "setting", "http", "marker"."""
 
     def sent_external_ids(self) -> list[str]:
         return [i for b in self.batches if b.status == "accepted" for i in b.externalIds]

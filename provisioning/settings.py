@@ -85,6 +85,8 @@ class Settings(BaseSettings):
         default="EventGrid", alias="BLOB_TRIGGER_SOURCE"
     )
     """EventGrid (required on the Flex Consumption plan) or LogsAndContainerScan (polling, other plans)."""
+    hr_coordinate_seconds: float = Field(default=2.0, ge=0, le=60, alias="HR_COORDINATE_SECONDS")
+    """First wait of a run's coordinator between looks at its requests (then doubling, at most 30 s)."""
     hrms_sync_schedule: str = Field(default="0 0 2 * * *", alias="HRMS_SYNC_SCHEDULE")
     """NCRONTAB of the scheduled HR system pulls."""
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from emulators.entra import EntraEmulator
+from provisioning.storage import StorageClients
+from tests.azurite import Azurite, StorageSandbox
 
 
 @pytest.fixture
@@ -14,3 +16,22 @@ def graph() -> Iterator[EntraEmulator]:
     """A Graph emulator on loopback, throttle wide open (tests that check throttling make their own)."""
     with EntraEmulator(rate_limit=(1000, 1.0)) as emulator:
         yield emulator
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """Azurite from node_modules on loopback ports, in memory, for the whole session (``make test`` installs it)."""
+    with Azurite() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def storage(azurite: Azurite) -> Iterator[StorageSandbox]:
+    """Clients for Azurite whose container and queue names are unique to the test (``storage.name("hr-runs")``)."""
+    clients = StorageClients.from_connection_string(azurite.connection_string)
+    sandbox = StorageSandbox(clients, azurite.connection_string)
+    try:
+        yield sandbox
+    finally:
+        sandbox.cleanup()
+        clients.close()

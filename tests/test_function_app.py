@@ -6,10 +6,7 @@ import json
 
 import azure.functions as func
 
-import function_app
-
-# get_functions() validates and may be called once per app object.
-FUNCTIONS = {f.get_function_name(): f for f in function_app.app.get_functions()}
+from tests.functions_support import FUNCTIONS
 
 
 def test_import_needs_no_setting_and_names_are_unique() -> None:
