@@ -45,6 +45,7 @@ class BatchProcessor:
         self.prefix = "ActiveDirectory" if to_ad else "AzureActiveDirectory"
         self.written: list[dict[str, Any]] = []
         self._pending: dict[tuple[str, str], str] = {}  # (externalId, attribute) -> referenced externalId
+        self._owners: dict[str, str] | None = None
 
     def run(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for data in users:
@@ -98,6 +99,7 @@ class BatchProcessor:
             # What every real create entry also shows (the service generates the password).
             modified += [("IsSoftDeleted", None, "False"), ("passwordProfile.password", None, "[Redacted]")]
         self.directory[external_id] = user
+        self._claim_upn(external_id, user)
         steps.append(self.entries.export_add(external_id, str(upn), values, ok=True))
         self._write("create", "success", external_id, user, upn, steps, modified)
 
@@ -137,8 +139,20 @@ class BatchProcessor:
         action = "disable" if self._disables(user, changes) else "update"
         user.update(changes)
         user.update(reference_changes)
+        self._claim_upn(external_id, user)
         steps.append(self.entries.export_update(external_id, str(upn), ok=True))
         self._write(action, "success", external_id, user, upn, steps, modified)
+
+    def _upn_owners(self) -> dict[str, str]:
+        """userPrincipalName (lower case) -> externalId, built once per request: a scan per user would make
+        large uploads quadratic."""
+        if self._owners is None:
+            self._owners = {str(u.get("userPrincipalName", "")).lower(): ext for ext, u in self.directory.items()}
+        return self._owners
+
+    def _claim_upn(self, external_id: str, user: Mapping[str, Any]) -> None:
+        if self._owners is not None and user.get("userPrincipalName"):
+            self._owners[str(user["userPrincipalName"]).lower()] = external_id
 
     def _disables(self, user: Mapping[str, Any], changes: Mapping[str, Any]) -> bool:
         if self.to_ad:
@@ -157,14 +171,7 @@ class BatchProcessor:
                 "Send userName for every user that does not exist yet in the target.",
             )
         if upn:
-            owner = next(
-                (
-                    ext
-                    for ext, u in self.directory.items()
-                    if str(u.get("userPrincipalName", "")).lower() == str(upn).lower()
-                ),
-                None,
-            )
+            owner = self._upn_owners().get(str(upn).lower())
             if owner is not None and owner != external_id:
                 return error_info(
                     f"{self.prefix}ConflictingObjectFound",

@@ -84,6 +84,8 @@ class Fanout:
     ) -> RunRecord:
         """Plans a run and lets its first requests go; the same ``run_id`` twice starts one run, not two."""
         existing = self._existing(run_id)
+        if existing is not None and existing.status == "held" and run_id in self._approved_runs():
+            return self.approve(run_id, by="setting")  # the file delivered again after the setting was added
         if existing is not None and existing.status != "planning":
             log.info("run %s already exists (%s): nothing to do", run_id, existing.status)
             return existing

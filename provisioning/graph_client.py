@@ -21,7 +21,7 @@ from .bulk import BulkRequest
 from .errors import ProvisioningError
 from .graph_auth import CredentialAuth, TokenCredentialLike
 from .graph_endpoint import GraphEndpoint
-from .pacing import SlidingWindowPacer
+from .pacing import SlidingWindowPacer, Slot
 from .retry import RetryPolicy, parse_retry_after
 
 SCIM_CONTENT_TYPE = "application/scim+json"
@@ -99,9 +99,11 @@ class GraphClient:
         headers = {"Content-Type": SCIM_CONTENT_TYPE, "Accept": "application/json"}
         while True:
             outcome.attempts += 1
-            outcome.waited_for_throttle += self.pacer.acquire()
+            asked = self._clock()
+            slot = self.pacer.acquire()
+            outcome.waited_for_throttle += max(slot.start - asked, 0.0)
             try:
-                response = self._http.post(self.endpoint.bulk_upload_url, content=request.body, headers=headers)
+                response = self._post_paced(slot, request.body, headers)
             except httpx.TransportError as exc:
                 outcome.http_status, outcome.error_code, outcome.error = None, "TransportError", type(exc).__name__
                 retry_after = None
@@ -124,6 +126,12 @@ class GraphClient:
                 self._sleep(delay)
         outcome.seconds = round(self._clock() - started, 3)
         return outcome
+
+    def _post_paced(self, slot: Slot, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        try:
+            return self._http.post(self.endpoint.bulk_upload_url, content=body, headers=headers)
+        finally:
+            self.pacer.answered(slot)  # whatever happened, the window moves on from here
 
     def upload_all(
         self,

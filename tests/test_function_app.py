@@ -22,3 +22,14 @@ def test_health_is_anonymous_and_reveals_nothing() -> None:
     response = health.get_user_function()(request)
     assert response.status_code == 200
     assert json.loads(response.get_body()) == {"status": "ok"}
+
+
+def test_host_json_bounds_retries_and_concurrency() -> None:
+    from tests.support import ROOT
+
+    host = json.loads((ROOT / "host.json").read_text())
+    queues = host["extensions"]["queues"]
+    assert queues["maxDequeueCount"] == 5, "a request fails over to the poison queue after 5 deliveries"
+    assert queues["batchSize"] * 1 <= 16 and queues["newBatchThreshold"] == 0
+    assert queues["messageEncoding"] == "base64", "what StorageClients sends"
+    assert host["extensions"]["http"]["routePrefix"] == "api"

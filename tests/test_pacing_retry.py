@@ -34,32 +34,76 @@ def test_parse_rate() -> None:
             parse_rate(bad)
 
 
+def _call(pacer: SlidingWindowPacer, time: FakeTime, latency: float = 0.0) -> float:
+    """One paced call that takes ``latency`` seconds to be answered; returns when it started."""
+    pacer.acquire()
+    started = time.now
+    slot = pacer._slots[-1]
+    time.now += latency
+    pacer.answered(slot)
+    return started
+
+
 def test_no_window_ever_holds_more_than_the_limit() -> None:
     time = FakeTime()
-    pacer = SlidingWindowPacer(40, 5.0, clock=time.clock, sleep=time.sleep)
-    starts = []
-    for _ in range(200):
-        pacer.acquire()
-        starts.append(time.now)
+    pacer = SlidingWindowPacer(40, 5.0, clock=time.clock, sleep=time.sleep, margin=0)
+    starts = [_call(pacer, time) for _ in range(200)]
     for i in range(len(starts) - 40):
         assert starts[i + 40] - starts[i] >= 5.0 - 1e-9
     # and it does not wait more than it must: 200 calls in 4 full windows after the first burst
     assert starts[-1] - starts[0] == pytest.approx(20.0)
 
 
+def test_a_slot_frees_a_window_after_the_call_was_answered_not_started() -> None:
+    """However late call k reached the server (it was answered late), call k+N arrives a window after it."""
+    time = FakeTime()
+    pacer = SlidingWindowPacer(2, 1.0, clock=time.clock, sleep=time.sleep, margin=0)
+    first = _call(pacer, time, latency=0.3)
+    _call(pacer, time, latency=0.0)
+    third = _call(pacer, time)
+    assert third - first == pytest.approx(1.3)
+
+
+def test_with_every_call_in_flight_the_next_waits_for_an_answer() -> None:
+    import threading
+
+    time = FakeTime()
+    pacer = SlidingWindowPacer(2, 1.0, clock=time.clock, sleep=time.sleep, margin=0)
+    first, _ = pacer.acquire(), pacer.acquire()
+    started = threading.Event()
+
+    def third() -> None:
+        pacer.acquire()
+        started.set()
+
+    worker = threading.Thread(target=third)
+    worker.start()
+    assert not started.wait(0.2), "the third call must wait while both are in flight"
+    pacer.answered(first)
+    assert started.wait(2)
+    worker.join()
+
+
 def test_first_calls_of_a_window_do_not_wait() -> None:
     time = FakeTime()
-    pacer = SlidingWindowPacer(3, 1.0, clock=time.clock, sleep=time.sleep)
-    assert [pacer.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert pacer.acquire() == pytest.approx(1.0)
+    pacer = SlidingWindowPacer(3, 1.0, clock=time.clock, sleep=time.sleep, margin=0)
+    assert [_call(pacer, time) for _ in range(3)] == [1000.0, 1000.0, 1000.0]
+    assert _call(pacer, time) == pytest.approx(1001.0)
+
+
+def test_the_default_margin_keeps_windows_one_percent_longer() -> None:
+    time = FakeTime()
+    pacer = SlidingWindowPacer(40, 5.0, clock=time.clock, sleep=time.sleep)
+    starts = [_call(pacer, time) for _ in range(41)]
+    assert starts[-1] - starts[0] == pytest.approx(5.05)
 
 
 def test_hold_pushes_every_later_start_back() -> None:
     time = FakeTime()
     pacer = SlidingWindowPacer(40, 5.0, clock=time.clock, sleep=time.sleep)
-    pacer.acquire()
+    _call(pacer, time)
     pacer.hold(7.0)
-    assert pacer.acquire() == pytest.approx(7.0)
+    assert _call(pacer, time) == pytest.approx(1007.0)
 
 
 def test_backoff_is_exponential_with_jitter_and_bounded() -> None:
