@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from .credentials import EmulatorCredential, build_credential
+from .credentials import EmulatorCredential
 from .graph_client import GraphClient
-from .graph_endpoint import LOOPBACK_HOSTS, parse_bulk_upload_url
+from .graph_endpoint import parse_bulk_upload_url
 from .log_query import provisioning_log_params
-from .log_summary import LogCollector, RunResults, describe_results
+from .log_summary import RunResults, describe_results, summarise_everyone
 from .profiles import load_profile
 from .reports import describe_summary
 from .retry import RetryPolicy
@@ -25,6 +25,7 @@ from .run_store import LocalRunStore
 from .runner import Runner, RunOptions
 from .runs import RunRecord
 from .schema_sync import plan_schema_sync
+from .services import build_graph_client
 from .settings import Settings, load_settings
 from .sources import open_source
 
@@ -81,10 +82,7 @@ def _client(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[Grap
             with GraphClient(endpoint, EmulatorCredential(), rate=settings.rate, policy=policy) as client:
                 yield client, True
         return
-    endpoint = parse_bulk_upload_url(url, allow_loopback=settings.entra_allow_loopback)
-    loopback = (endpoint.base.split("/")[2].rsplit(":", 1)[0]) in LOOPBACK_HOSTS
-    credential = EmulatorCredential() if loopback else build_credential(settings)
-    with GraphClient(endpoint, credential, rate=settings.rate, policy=policy) as client:
+    with build_graph_client(settings.model_copy(update={"entra_bulk_upload_url": url})) as client:
         yield client, False
 
 
@@ -171,12 +169,9 @@ def _logs(args: argparse.Namespace) -> int:
         if since.tzinfo is None:
             print("error: --since needs a time zone, e.g. 2026-11-28T09:00:00Z", file=sys.stderr)
             return EXIT_ERROR
-        entries = [e for page in client.provisioning_logs(provisioning_log_params(client.endpoint.job_id, since=since))
-                   for e in page]  # fmt: skip
-        ids = [i for i in dict.fromkeys(str((e.get("sourceIdentity") or {}).get("id") or "") for e in entries) if i]
-        collector = LogCollector(ids, since=since)
-        collector.add(entries)
-        for line in describe_results(collector.results()):
+        params = provisioning_log_params(client.endpoint.job_id, since=since)
+        entries = [entry for page in client.provisioning_logs(params) for entry in page]
+        for line in describe_results(summarise_everyone(entries, since=since)):
             print(line)
         return EXIT_OK
 

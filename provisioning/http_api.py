@@ -25,7 +25,7 @@ from .fanout import Fanout
 from .graph_client import GraphError
 from .json_source import JsonSource
 from .log_query import provisioning_log_params
-from .log_summary import LogCollector
+from .log_summary import summarise_everyone
 from .pipeline import Reject, plan_run
 from .records import RecordSource
 from .run_store import RunNotFound
@@ -196,12 +196,9 @@ class Api:
         if since.tzinfo is None:
             raise ApiError(400, "InvalidParameter", "since needs a time zone, e.g. 2026-11-28T09:00:00Z")
         client = self.services.graph()
-        entries = [e for page in client.provisioning_logs(provisioning_log_params(client.endpoint.job_id, since=since))
-                   for e in page]  # fmt: skip
-        ids = [i for i in dict.fromkeys(str((e.get("sourceIdentity") or {}).get("id") or "") for e in entries) if i]
-        collector = LogCollector(ids, since=since)
-        collector.add(entries)
-        return ApiResponse(200, collector.results().as_json())
+        params = provisioning_log_params(client.endpoint.job_id, since=since)
+        entries = [entry for page in client.provisioning_logs(params) for entry in page]
+        return ApiResponse(200, summarise_everyone(entries, since=since).as_json())
 
     def suggest(self, request: ApiRequest) -> ApiResponse:
         fields = self._fields_of(request)

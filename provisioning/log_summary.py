@@ -403,6 +403,16 @@ def _one_line(text: str | None, width: int = 160) -> str:
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
+def summarise_everyone(entries: Iterable[Mapping[str, Any]], *, since: str | datetime | None = None) -> RunResults:
+    """Results for every worker the entries mention (``logs --since``: no run to correlate with)."""
+    entries = list(entries)
+    ids = dict.fromkeys(
+        str(_get(entry, "sourceIdentity", "id") or "") for entry in entries if isinstance(entry, Mapping)
+    )
+    ids.pop("", None)
+    return summarise(entries, list(ids), since=since)
+
+
 def describe_results(results: RunResults, *, limit: int = 200) -> list[str]:
     """Lines for a person: a headline, counts by action and status, then a per-worker table (problems first,
     at most ``limit`` rows) and the pending externalIds. Never says done while a record is pending."""
