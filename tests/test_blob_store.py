@@ -50,7 +50,10 @@ QUEUE_URI = "https://contosohr.queue.core.windows.net"
 
 def run_record(minutes_ago: int, **fields: object) -> RunRecord:
     moment = datetime(2026, 11, 28, 12, 0, tzinfo=UTC) - timedelta(minutes=minutes_ago)
-    return RunRecord(runId=new_run_id(moment), source="workers.csv", profile="microsoft-sample", **fields)  # type: ignore[arg-type]
+    created = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return RunRecord(
+        runId=new_run_id(moment), source="workers.csv", profile="microsoft-sample", createdAt=created, **fields
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=["local", "blob"])
