@@ -16,6 +16,7 @@ import azurefunctions.extensions.bindings.blob as blob
 
 from provisioning.blob_intake import provision_dropped_blob
 from provisioning.fanout import Fanout
+from provisioning.hrms_schedule import run_scheduled_pulls
 from provisioning.http_api import Api, ApiRequest, ApiResponse, handle
 from provisioning.services import Services
 
@@ -89,6 +90,13 @@ def coordinate_run(msg: func.QueueMessage) -> None:
     log.info("run %s: %s", payload["runId"], outcome)
 
 
+@app.timer_trigger(arg_name="timer", schedule="%HRMS_SYNC_SCHEDULE%", run_on_startup=False)
+def hrms_sync(timer: func.TimerRequest) -> None:
+    """Pulls every enabled HR system connector job through the same pipeline as a dropped file."""
+    for record in run_scheduled_pulls(services()):
+        log.info("run %s (%s): %s %s", record.runId, record.source, record.status, record.message)
+
+
 # ---- HTTP API (routes under the host's api/ prefix) ---------------------------------------------------
 
 
@@ -144,6 +152,18 @@ def get_logs(req: func.HttpRequest) -> func.HttpResponse:
 def suggest_mapping(req: func.HttpRequest) -> func.HttpResponse:
     """Auto-map: a suggested profile from a CSV header or JSON fields or records."""
     return _http(api.suggest, req)
+
+
+@app.route(route="connectors", methods=["GET"])
+def list_connectors(req: func.HttpRequest) -> func.HttpResponse:
+    """The HR system connectors (definitions, no secrets)."""
+    return _http(api.connectors, req)
+
+
+@app.route(route="connectors/{id}/test", methods=["POST"])
+def test_connector(req: func.HttpRequest) -> func.HttpResponse:
+    """One small request to an HR system with the configuration in the body."""
+    return _http(api.test_connector, req)
 
 
 @app.route(route="openapi.json", methods=["GET"])

@@ -111,6 +111,11 @@ param hrCoordinateSeconds int = 2
 param hrmsSyncSchedule string = '0 0 2 * * *'
 
 @minValue(1)
+@maxValue(365)
+@description('HRMS_FULL_SYNC_EVERY: every Nth scheduled pull of a connector sends every record, changed or not.')
+param hrmsFullSyncEvery int = 7
+
+@minValue(1)
 @maxValue(1000)
 @description('Flex Consumption: most instances the app scales out to. Keeps the Graph rate limit meaningful.')
 param maximumInstanceCount int = 10
@@ -417,6 +422,7 @@ var appSettings = [
   { name: 'HR_COORDINATE_SECONDS', value: string(hrCoordinateSeconds) }
   { name: 'BLOB_TRIGGER_SOURCE', value: 'EventGrid' }
   { name: 'HRMS_SYNC_SCHEDULE', value: hrmsSyncSchedule }
+  { name: 'HRMS_FULL_SYNC_EVERY', value: string(hrmsFullSyncEvery) }
 ]
 
 // A Key Vault reference, resolved by the platform with keyVaultReferenceIdentity; never a literal secret.

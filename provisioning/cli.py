@@ -12,6 +12,7 @@ import orjson
 
 from .automap import suggest_profile
 from .bulk import MAX_OPERATIONS
+from .cli_connectors import add_commands as add_connector_commands
 from .cli_entra import add_commands as add_entra_commands
 from .errors import ProfileError, ProvisioningError, SourceError
 from .pipeline import Plan, Reject, plan_run
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.set_defaults(handler=_preview)
 
     add_entra_commands(commands, _build_arguments)
+    add_connector_commands(commands)
     return parser
 
 
@@ -62,6 +64,9 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE", help="CSV file, JSON/JSON lines file, or - for stdin")
     parser.add_argument("--encoding", help="encoding of a CSV without BOM (default UTF-8), e.g. cp1252")
     parser.add_argument("--delimiter", help="CSV delimiter: , ; tab | (detected by default)")
+    parser.add_argument(
+        "--connector-config", metavar="FILE", help="with SOURCE hrms:ID: the connector's configuration (JSON)"
+    )
 
 
 def _build_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +78,9 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _automap(args: argparse.Namespace) -> int:
-    source = open_source(args.source, encoding=args.encoding, delimiter=args.delimiter)
+    source = open_source(
+        args.source, encoding=args.encoding, delimiter=args.delimiter, connector_config=args.connector_config
+    )
     suggestion = suggest_profile(source.fields, name=args.name)
     print(json.dumps(suggestion.profile, indent=2, ensure_ascii=False))
     for field, target in suggestion.matched.items():
@@ -87,7 +94,13 @@ def _automap(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace, on_reject: RejectsCsv | None = None) -> tuple[Plan, list[Reject]]:
     profile = load_profile(args.mapping)
-    source = open_source(args.source, profile=profile, encoding=args.encoding, delimiter=args.delimiter)
+    source = open_source(
+        args.source,
+        profile=profile,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        connector_config=args.connector_config,
+    )
     listed: list[Reject] = []
 
     def collect(reject: Reject) -> None:

@@ -101,7 +101,13 @@ def _options(args: argparse.Namespace, settings: Settings, embedded: bool) -> Ru
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     profile = load_profile(args.mapping)
-    source = open_source(args.source, profile=profile, encoding=args.encoding, delimiter=args.delimiter)
+    source = open_source(
+        args.source,
+        profile=profile,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        connector_config=args.connector_config,
+    )
     store = LocalRunStore(settings.runs_dir)
     with _client(args, settings) as (client, embedded):
         runner = Runner(client, store, echo=print)

@@ -81,8 +81,12 @@ class Fanout:
         source_key: str,
         approved_by: str | None = None,
         dry_run: bool = False,
+        full_sync: bool | None = None,
     ) -> RunRecord:
-        """Plans a run and lets its first requests go; the same ``run_id`` twice starts one run, not two."""
+        """Plans a run and lets its first requests go; the same ``run_id`` twice starts one run, not two.
+
+        ``full_sync`` overrides DELTA_FULL_SYNC for this run (scheduled pulls send everything every Nth time).
+        """
         existing = self._existing(run_id)
         if existing is not None and existing.status == "held" and run_id in self._approved_runs():
             return self.approve(run_id, by="setting")  # the file delivered again after the setting was added
@@ -105,7 +109,7 @@ class Fanout:
         except ProfileError as exc:
             return self._finish(record, "failed", str(exc))
         state = SourceState.from_json(read_json(self.state, _state_name(source_key))[0])
-        delta = DeltaFilter(state, full_sync=self.settings.delta_full_sync)
+        delta = DeltaFilter(state, full_sync=self.settings.delta_full_sync if full_sync is None else full_sync)
         try:
             with self.store.rejects_writer(run_id) as stream:
                 plan = plan_run(

@@ -23,6 +23,7 @@ from .csv_source import CsvSource
 from .errors import ProfileError, ProvisioningError, SourceError
 from .fanout import Fanout
 from .graph_client import GraphError
+from .hrms import resolve_settings
 from .json_source import JsonSource
 from .log_query import provisioning_log_params
 from .log_summary import summarise_everyone
@@ -212,6 +213,35 @@ class Api:
                 "notes": suggestion.notes,
             },
         )
+
+    def connectors(self, request: ApiRequest) -> ApiResponse:
+        from connectors.registry import load_registry, public_view
+
+        registry = load_registry(self._definitions_folder())
+        return ApiResponse(200, {"connectors": [public_view(d) for _, d in sorted(registry.items())]})
+
+    def test_connector(self, request: ApiRequest) -> ApiResponse:
+        """One small request with the configuration in the body (values may be %SETTING% references)."""
+        from connectors.fetch import test_connection
+        from connectors.registry import load_registry
+
+        registry = load_registry(self._definitions_folder())
+        connector_id = request.route["id"]
+        if connector_id not in registry:
+            raise ApiError(404, "UnknownConnector", f"connector {connector_id!r} not found")
+        body = self._checked_body(request)
+        try:
+            config = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise ApiError(400, "InvalidJson", "the body must be the connector's configuration, a JSON object")
+        lines = test_connection(registry[connector_id], resolve_settings(config))
+        return ApiResponse(200, {"connector": connector_id, "report": lines})
+
+    def _definitions_folder(self) -> Path | None:
+        folder = self.services.settings.connectors_folder
+        return Path(folder) if folder else None
 
     @staticmethod
     def health(request: ApiRequest) -> ApiResponse:

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     """First wait of a run's coordinator between looks at its requests (then doubling, at most 30 s)."""
     hrms_sync_schedule: str = Field(default="0 0 2 * * *", alias="HRMS_SYNC_SCHEDULE")
     """NCRONTAB of the scheduled HR system pulls."""
+    connectors_allow_loopback_http: bool = Field(default=False, alias="CONNECTORS_ALLOW_LOOPBACK_HTTP")
+    """Let a connector use plain http to 127.0.0.1 (tests and the HR emulators only)."""
+    connectors_folder: str | None = Field(default=None, alias="CONNECTORS_FOLDER")
+    """A folder of user-defined connector definitions (JSON), besides the built-ins."""
+    hrms_full_sync_every: int = Field(default=7, ge=1, le=365, alias="HRMS_FULL_SYNC_EVERY")
+    """Every Nth scheduled pull of a connector sends every record, changed or not."""
 
     @field_validator("entra_rate_limit")
     @classmethod

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import IO
 
 from .csv_source import CsvSource
+from .errors import ProfileError
 from .json_source import JsonSource
 from .profile import Profile
 from .records import RecordSource
 
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+HRMS_PREFIX = "hrms:"
 
 
 def open_source(
@@ -21,17 +23,33 @@ def open_source(
     encoding: str | None = None,
     delimiter: str | None = None,
     stdin: IO[bytes] | None = None,
+    connector_config: str | None = None,
 ) -> RecordSource:
-    """``-`` is standard input (CSV); ``*.json``/``*.jsonl`` are JSON records; anything else is CSV.
+    """``-`` is standard input (CSV); ``*.json``/``*.jsonl`` are JSON records; ``hrms:ID`` pulls from an HR
+    system with ``connector_config``; anything else is CSV.
 
     Command-line options win over the profile's ``source`` options.
     """
     options = profile.source if profile else None
     encoding = encoding or (options.encoding if options else None)
     delimiter = delimiter or (options.delimiter if options else None)
+    if location.startswith(HRMS_PREFIX):
+        return _hrms(location.removeprefix(HRMS_PREFIX), connector_config)
     if location == "-":
         stream = stdin or sys.stdin.buffer
         return CsvSource(stream, name="standard input", encoding=encoding, delimiter=delimiter)
     if location.lower().endswith(JSON_SUFFIXES):
         return JsonSource.from_json(Path(location), name=location)
     return CsvSource(location, name=location, encoding=encoding, delimiter=delimiter)
+
+
+def _hrms(connector_id: str, connector_config: str | None) -> RecordSource:
+    from .hrms import LocalTokenStore, connector_source, load_config_file
+    from .settings import load_settings
+
+    if not connector_config:
+        raise ProfileError(f"SOURCE hrms:{connector_id} needs --connector-config FILE")
+    settings = load_settings()
+    folder = Path(settings.connectors_folder) if settings.connectors_folder else None
+    tokens = LocalTokenStore(Path(settings.runs_dir).parent / "state")
+    return connector_source(connector_id, load_config_file(connector_config), tokens=tokens, extra_definitions=folder)

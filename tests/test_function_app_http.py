@@ -26,6 +26,8 @@ ROUTES = {
     "get_logs": ("logs", ["GET"], func.AuthLevel.FUNCTION),
     "suggest_mapping": ("mappings/suggest", ["POST"], func.AuthLevel.FUNCTION),
     "openapi": ("openapi.json", ["GET"], func.AuthLevel.FUNCTION),
+    "list_connectors": ("connectors", ["GET"], func.AuthLevel.FUNCTION),
+    "test_connector": ("connectors/{id}/test", ["POST"], func.AuthLevel.FUNCTION),
 }
 
 
@@ -52,6 +54,7 @@ def test_every_function_is_registered_with_its_documented_binding() -> None:
     assert triggers["upload_batch"]["queueName"] == "%HR_UPLOAD_QUEUE%"
     assert triggers["upload_poison"]["queueName"] == "%HR_UPLOAD_QUEUE%-poison"
     assert triggers["coordinate_run"]["queueName"] == "%HR_RESULTS_QUEUE%"
+    assert triggers["hrms_sync"]["schedule"] == "%HRMS_SYNC_SCHEDULE%"
 
 
 def test_openapi_documents_exactly_the_routes() -> None:

@@ -74,6 +74,8 @@ NOT_SET_IN_AZURE = {
     "AZURE_CLIENT_CERTIFICATE_PATH": "a certificate file is a CLI option; Azure uses the managed identity",
     "AZURE_CLIENT_CERTIFICATE_PASSWORD": "goes with AZURE_CLIENT_CERTIFICATE_PATH",
     "ENTRA_ALLOW_LOOPBACK": "tests and the emulator only; must stay false in Azure",
+    "CONNECTORS_ALLOW_LOOPBACK_HTTP": "tests and the HR emulators only; must stay false in Azure",
+    "CONNECTORS_FOLDER": "user-defined connector definitions live in the hr-config container in Azure",
 }
 # Settings whose Azure value differs from the app's default on purpose.
 DIFFERENT_FROM_DEFAULT = {"ENTRA_AUTH": "Azure pins managed-identity instead of auto-detection"}

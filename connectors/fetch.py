@@ -1,0 +1,437 @@
+"""Pulling worker records out of an HR system: one page at a time, flattened, with retries.
+
+``fetch_records`` yields flat dicts (the definition's ``extract`` fields) page by page, so memory
+stays at one page. Retries follow ``provisioning.retry.RetryPolicy``; errors are ``ConnectorError``s
+that name the connector, the URL path (never the query string) and the status, with every secret
+config value blanked out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import string
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import ValidationError
+
+from provisioning.errors import ProvisioningError
+from provisioning.retry import RetryPolicy, parse_retry_after
+
+from .auth import TokenError, build_auth
+from .definition import AuthSpec, ConnectorDefinition
+from .extract import compile_expression, flatten
+from .paging import NextPage, Page, Pager, PagingError
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK_ENV = "CONNECTORS_ALLOW_LOOPBACK_HTTP"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class ConnectorError(ProvisioningError):
+    """A connector cannot fetch: bad config, refused URL, an HTTP error after retries, bad paging."""
+
+    def __init__(self, message: str, *, connector: str = "", path: str = "", status: int | None = None) -> None:
+        self.connector = connector
+        self.path = path
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass
+class FetchReport:
+    """What a pull did; ``truncated`` says a ``limit`` cut records off."""
+
+    connector: str
+    pages: int = 0
+    records: int = 0
+    retries: int = 0
+    truncated: bool = False
+    complete: bool = False
+    """The end of data was reached (or the limit, with ``truncated``)."""
+
+
+class _Context:
+    """Config values, templating and secret scrubbing for one pull."""
+
+    def __init__(self, definition: ConnectorDefinition, config: Mapping[str, Any]) -> None:
+        self.id = definition.id
+        values: dict[str, Any] = {f.key: f.default for f in definition.fields if f.default is not None}
+        values.update({k: v for k, v in config.items() if v is not None and v != ""})
+        self.config = values
+        self._secrets = sorted(
+            (str(values[k]) for k in definition.secret_keys() | {"clientSecret", "password", "apiKey", "token",
+                                                                 "refreshToken"} if values.get(k)),
+            key=len, reverse=True,
+        )  # fmt: skip
+
+    def add_secret(self, value: str) -> None:
+        if value and value not in self._secrets:
+            self._secrets.insert(0, value)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if len(secret) >= 3:
+                text = text.replace(secret, "***")
+        return text
+
+    def error(self, message: str, *, path: str = "", status: int | None = None) -> ConnectorError:
+        where = f" {path}" if path else ""
+        return ConnectorError(self.scrub(f"connector {self.id!r}{where}: {message}"),
+                              connector=self.id, path=path, status=status)  # fmt: skip
+
+    def render(self, template: str, *, quote_values: bool = False) -> str:
+        parts: list[str] = []
+        for literal, field, spec, conversion in string.Formatter().parse(template):
+            parts.append(literal)
+            if field is None:
+                continue
+            if spec or conversion:
+                raise self.error(f"template {template!r}: only plain {{field}} placeholders are supported")
+            value = self.config.get(field)
+            if value is None or value == "":
+                raise self.error(f"config field {field!r} is required (used in {template!r})")
+            text = str(value)
+            parts.append(quote(text, safe="") if quote_values else text)
+        return "".join(parts)
+
+
+def resolve_definition(definition: ConnectorDefinition, config: Mapping[str, Any]) -> ConnectorDefinition:
+    """The definition with the config's ``overrides`` and ``extract`` entries applied (custom connectors)."""
+    extra = config.get("extract")
+    if not definition.overrides and not isinstance(extra, Mapping):
+        return definition
+    data = definition.model_dump(by_alias=True, exclude_none=True)
+    for key, target in definition.overrides.items():
+        value = config.get(key)
+        if value is None or value == "":
+            continue
+        node = data
+        *parents, last = target.split(".")
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[last] = value
+    if isinstance(extra, Mapping):
+        data["extract"] = {**data.get("extract", {}), **{str(k): str(v) for k, v in extra.items()}}
+    try:
+        return ConnectorDefinition.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise ConnectorError(f"connector {definition.id!r}: the config does not fit: {problems}",
+                             connector=definition.id) from None  # fmt: skip
+
+
+def select_auth(definition: ConnectorDefinition, ctx: _Context) -> AuthSpec:
+    spec = definition.auth
+    if spec.selectBy:
+        choice = ctx.config.get(spec.selectBy)
+        if choice:
+            if str(choice) not in spec.variants:
+                known = ", ".join(spec.variants)
+                raise ctx.error(f"config field {spec.selectBy!r} must be one of: {known}")
+            return spec.variants[str(choice)]
+    return spec
+
+
+def checked_url(url: str, ctx: _Context, *, allow_loopback_http: bool | None, what: str = "baseUrl") -> httpx.URL:
+    """An https URL; plain http only to loopback when CONNECTORS_ALLOW_LOOPBACK_HTTP=true."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ctx.error(f"{what} is not a valid URL: {exc}") from None
+    if parsed.scheme == "https" and parsed.host:
+        return parsed
+    if parsed.scheme == "http" and parsed.host:
+        if allow_loopback_http is None:
+            allow_loopback_http = os.environ.get(LOOPBACK_ENV, "").strip().lower() == "true"
+        if parsed.host in _LOOPBACK_HOSTS and allow_loopback_http:
+            return parsed
+        raise ctx.error(f"{what} must use https (plain http only to loopback, with {LOOPBACK_ENV}=true)")
+    raise ctx.error(f"{what} must be an absolute https URL")
+
+
+def fetch_records(
+    definition: ConnectorDefinition,
+    config: Mapping[str, Any],
+    *,
+    transport: httpx.BaseTransport | None = None,
+    policy: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    limit: int | None = None,
+    on_page: Callable[[FetchReport], None] | None = None,
+    on_rotate: Callable[[str], None] | None = None,
+    allow_loopback_http: bool | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+) -> FetchStream:
+    """Flat worker records, page by page. Iterate it; ``.report`` tells pages, retries and truncation.
+
+    Config problems (missing fields, refused URL) raise at once; HTTP problems while iterating.
+    """
+    return FetchStream(_Pull(definition, config, transport=transport, policy=policy or RetryPolicy(), sleep=sleep,
+                             on_rotate=on_rotate, allow_loopback_http=allow_loopback_http, timeout=timeout),
+                       limit=limit, on_page=on_page)  # fmt: skip
+
+
+class FetchStream(Iterator[dict[str, Any]]):
+    """An iterator of flat records with the pull's ``report``."""
+
+    def __init__(self, pull: _Pull, *, limit: int | None, on_page: Callable[[FetchReport], None] | None) -> None:
+        self.report = pull.report
+        self._records = pull.records(limit=limit, on_page=on_page)
+
+    def __iter__(self) -> FetchStream:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._records)
+
+    def close(self) -> None:
+        self._records.close()
+
+
+class _Pull:
+    """One pull: the client, the auth, the first request; ``records()`` walks the pages."""
+
+    def __init__(self, definition: ConnectorDefinition, config: Mapping[str, Any], *,
+                 transport: httpx.BaseTransport | None, policy: RetryPolicy, sleep: Callable[[float], None],
+                 on_rotate: Callable[[str], None] | None, allow_loopback_http: bool | None,
+                 timeout: httpx.Timeout) -> None:  # fmt: skip
+        self.definition = definition = resolve_definition(definition, config)
+        self.ctx = ctx = _Context(definition, config)
+        self.report = FetchReport(connector=definition.id)
+        self.policy = policy
+        self.sleep = sleep
+        missing = [f.key for f in definition.fields if f.required and not ctx.config.get(f.key)]
+        if missing:
+            raise ctx.error(f"config fields missing: {', '.join(missing)}")
+        self.base = checked_url(str(ctx.config.get("baseUrl", "")), ctx, allow_loopback_http=allow_loopback_http)
+        auth_spec = select_auth(definition, ctx)
+        token_url: str | None = None
+        if auth_spec.type in ("oauth2-client-credentials", "oauth2-refresh-token", "mtls-client-credentials"):
+            raw = ctx.config.get("tokenUrl") or (
+                self._join(ctx.render(auth_spec.tokenPath, quote_values=True)) if auth_spec.tokenPath else ""
+            )
+            if not raw:
+                raise ctx.error("config field 'tokenUrl' is required (the definition has no tokenPath)")
+            token_url = str(checked_url(str(raw), ctx, allow_loopback_http=allow_loopback_http, what="tokenUrl"))
+
+        def rotated(token: str) -> None:
+            ctx.add_secret(token)
+            if on_rotate is not None:
+                on_rotate(token)
+
+        try:
+            self.auth = build_auth(auth_spec, ctx.config, token_url=token_url, on_rotate=rotated,
+                                   render=ctx.render)  # fmt: skip
+        except ValueError as exc:
+            raise ctx.error(str(exc)) from None
+        verify: ssl.SSLContext | bool = True
+        if auth_spec.type == "mtls-client-credentials" or ctx.config.get("certificatePath"):
+            verify = self._tls_context(auth_spec.type == "mtls-client-credentials")
+        elif ctx.config.get("caCertificatePath"):
+            verify = ssl.create_default_context(cafile=str(ctx.config["caCertificatePath"]))
+        self.client = httpx.Client(auth=self.auth, transport=transport, verify=verify, timeout=timeout,
+                                   follow_redirects=False)  # fmt: skip
+        request = definition.request
+        self.method = request.method
+        self.url = httpx.URL(self._join(ctx.render(request.path, quote_values=True)))
+        self.query = {k: ctx.render(v) for k, v in request.query.items()}
+        self.headers = {k: ctx.render(v) for k, v in request.headers.items()}
+        self.body = request.body
+        size = ctx.config.get("pageSize")
+        try:
+            page_size = int(size) if size else None
+        except (TypeError, ValueError):
+            raise ctx.error("config field 'pageSize' must be a number") from None
+        self.pager = Pager(definition.paging, page_size)
+        self.records_at = compile_expression(definition.recordsPath) if definition.recordsPath else None
+        self.extract = dict(definition.extract)
+
+    def _join(self, path: str) -> str:
+        return str(self.base).rstrip("/") + "/" + path.lstrip("/")
+
+    def _tls_context(self, required: bool) -> ssl.SSLContext:
+        ctx, config = self.ctx, self.ctx.config
+        cert, key = config.get("certificatePath"), config.get("keyPath")
+        if not cert and required:
+            raise ctx.error("config field 'certificatePath' is required (mutual TLS)")
+        ca = config.get("caCertificatePath")
+        context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        if cert:
+            try:
+                context.load_cert_chain(str(cert), str(key) if key else None)
+            except (OSError, ssl.SSLError) as exc:
+                raise ctx.error(f"cannot load the client certificate: {type(exc).__name__}") from None
+        return context
+
+    # ---- the walk -------------------------------------------------------------------------------------
+
+    def records(
+        self, *, limit: int | None, on_page: Callable[[FetchReport], None] | None
+    ) -> Generator[dict[str, Any], None, None]:
+        report = self.report
+        url, params = self.url, {**self.query, **self.pager.first_params()}
+        try:
+            while True:
+                response = self._send(url, params)
+                page = self._page(response)
+                report.pages += 1
+                try:
+                    step: NextPage | None = self.pager.advance(page)
+                except PagingError as exc:
+                    raise self.ctx.error(str(exc), path=url.path) from None
+                logger.info("connector %s: page %d, %d records from %s", self.definition.id, report.pages,
+                            len(page.records), url.path)  # fmt: skip
+                if on_page is not None:
+                    on_page(report)
+                for position, record in enumerate(page.records):
+                    if limit is not None and report.records >= limit:
+                        report.truncated = position < len(page.records) or step is not None
+                        report.complete = True
+                        return
+                    report.records += 1
+                    yield self._flat(record)
+                if step is None:
+                    report.complete = True
+                    return
+                if limit is not None and report.records >= limit:
+                    report.truncated = report.complete = True
+                    return
+                if step.url is not None:
+                    url, params = self._follow(step.url, url), {}
+                else:
+                    params = {**self.query, **(step.params or {})}
+        finally:
+            self.client.close()
+
+    def _flat(self, record: Any) -> dict[str, Any]:
+        if self.extract:
+            return flatten(record, self.extract)
+        return record if isinstance(record, dict) else {"value": record}
+
+    def _follow(self, link: str, current: httpx.URL) -> httpx.URL:
+        try:
+            target = current.join(link)
+        except (httpx.InvalidURL, TypeError):
+            raise self.ctx.error("the next link is not a valid URL", path=current.path) from None
+        if (target.scheme, target.host, target.port) != (self.base.scheme, self.base.host, self.base.port):
+            raise self.ctx.error(f"the next link points to another host ({target.host or '?'}): refused",
+                                 path=current.path)  # fmt: skip
+        return target
+
+    def _send(self, url: httpx.URL, params: Mapping[str, str]) -> httpx.Response:
+        ctx, path = self.ctx, url.path
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: str | None = None
+            try:
+                response = self.client.request(self.method, url, params=dict(params) if params else None,
+                                               headers=self.headers,
+                                               json=self.body if self.method == "POST" else None)  # fmt: skip
+            except TokenError as exc:
+                if not RetryPolicy.retryable(exc.status):
+                    raise ctx.error(f"authentication failed: {exc}", path=path, status=exc.status) from None
+                status, retry_after, what = exc.status, exc.retry_after, f"token endpoint HTTP {exc.status}"
+            except httpx.TransportError as exc:
+                status, what = 0, f"{type(exc).__name__}"
+            else:
+                status = response.status_code
+                if 200 <= status < 300:
+                    return response
+                if not RetryPolicy.retryable(status):
+                    raise ctx.error(f"{self.method} answered HTTP {status}{_hint(status)}", path=path, status=status)
+                retry_after, what = response.headers.get("Retry-After"), f"HTTP {status}"
+            delay = self.policy.delay(attempt, parse_retry_after(retry_after))
+            if delay is None:
+                raise ctx.error(f"{self.method} failed after {attempt} tries (last: {what})", path=path,
+                                status=status or None)  # fmt: skip
+            logger.warning("connector %s: %s on %s, retrying in %.1f s", self.definition.id, what, path, delay)
+            self.report.retries += 1
+            self.sleep(delay)
+
+    def _page(self, response: httpx.Response) -> Page:
+        path = response.request.url.path
+        link_next = response.links.get("next", {}).get("url")
+        if response.status_code == 204 or not response.content.strip():
+            return Page(body=None, records=[], link_next=link_next, no_content=True)
+        try:
+            body = response.json()
+        except ValueError:
+            raise self.ctx.error("answered something that is not JSON", path=path,
+                                 status=response.status_code) from None  # fmt: skip
+        records = body if self.records_at is None else self.records_at(body)
+        if not isinstance(records, list):
+            where = f"records path {self.definition.recordsPath!r}" if self.records_at else "the answer"
+            found = "not found" if records == "" else f"is a {type(records).__name__}, not a list"
+            raise self.ctx.error(f"{where} {found}", path=path, status=response.status_code)
+        return Page(body=body, records=records, link_next=link_next)
+
+
+def _hint(status: int) -> str:
+    if status == 401:
+        return " (credentials refused)"
+    if status == 403:
+        return " (not allowed: check the integration user's permissions)"
+    if status == 404:
+        return " (check baseUrl, tenant and path)"
+    return ""
+
+
+def test_connection(
+    definition: ConnectorDefinition,
+    config: Mapping[str, Any],
+    *,
+    transport: httpx.BaseTransport | None = None,
+    allow_loopback_http: bool | None = None,
+    on_rotate: Callable[[str], None] | None = None,
+) -> list[str]:
+    """One small request; lines saying what worked and what did not.
+
+    Workday rotates its refresh token even here: pass ``on_rotate`` to keep the new one.
+    """
+    lines: list[str] = []
+    try:
+        pull = _Pull(definition, config, transport=transport, policy=RetryPolicy(max_attempts=1), sleep=lambda _: None,
+                     on_rotate=None, allow_loopback_http=allow_loopback_http, timeout=httpx.Timeout(20.0))  # fmt: skip
+    except ConnectorError as exc:
+        return [f"config: FAILED: {exc}"]
+    lines.append(f"base URL: ok ({pull.base.scheme}://{pull.base.host})")
+    pull.pager.page_size = min(pull.pager.page_size, 5)
+    params = {**pull.query, **pull.pager.first_params()}
+    try:
+        response = pull._send(pull.url, params)
+    except ConnectorError as exc:
+        failed = "auth" if exc.status in (401, 403) or "authentication" in str(exc) else "first page"
+        pull.client.close()
+        return [*lines, f"{failed}: FAILED: {exc}"]
+    lines.append(f"auth: ok ({select_auth(pull.definition, pull.ctx).type})")
+    try:
+        page = pull._page(response)
+        lines.append(f"first page: ok (HTTP {response.status_code}, {len(page.records)} records)")
+        if pull.definition.recordsPath:
+            lines.append(f"records path {pull.definition.recordsPath!r}: found")
+        step = pull.pager.advance(page)
+        style = pull.definition.paging.style
+        lines.append(f"paging ({style}): " + ("a next page is there" if step else "no further page"))
+        if page.records and pull.extract:
+            flat = pull._flat(page.records[0])
+            empty = [k for k, v in flat.items() if v == ""]
+            lines.append(f"fields: {len(flat) - len(empty)} of {len(flat)} found in the first record"
+                         + (f" (empty: {', '.join(empty)})" if empty else ""))  # fmt: skip
+    except (ConnectorError, PagingError) as exc:
+        lines.append(f"first page: FAILED: {pull.ctx.scrub(str(exc))}")
+    finally:
+        pull.client.close()
+    return lines
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]
