@@ -11,11 +11,12 @@ import os
 import platform
 from collections.abc import Callable, Sequence
 
-from . import Options, Outcome, core, say, upload
+from . import Options, Outcome, connectors, core, say, upload
 
 BENCHMARKS: dict[str, Callable[[Options], Outcome]] = {
     "core": core.run,
     "upload": upload.run,
+    "connectors": connectors.run,
 }
 
 

@@ -171,9 +171,23 @@ class _OAuth2(httpx.Auth):
             yield self._authorize(request)
 
     def sync_auth_flow(self, request: httpx.Request) -> Flow:
-        """The flow under a lock, so threads sharing one client do not race for the token."""
+        """The token steps under a lock, the data call outside it: threads sharing one client (concurrent
+        pages) get one token between them, and a 401 refreshes it once, not once per thread."""
         with self._lock:
-            yield from super().sync_auth_flow(request)
+            if not self._valid():
+                granted = yield self._token_request()
+                granted.read()
+                self._accept_token(granted)
+            used = self._token
+        response = yield self._authorize(request)
+        if response.status_code == 401:
+            with self._lock:
+                if self._token == used:  # nobody has refreshed it since this call used it
+                    self._token = None
+                    granted = yield self._token_request()
+                    granted.read()
+                    self._accept_token(granted)
+            yield self._authorize(request)
 
 
 class OAuth2ClientCredentials(_OAuth2):

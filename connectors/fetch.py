@@ -1,7 +1,10 @@
-"""Pulling worker records out of an HR system: one page at a time, flattened, with retries.
+"""Pulling worker records out of an HR system: page by page, flattened, with retries.
 
 ``fetch_records`` yields flat dicts (the definition's ``extract`` fields) page by page, so memory
-stays at one page. Retries follow ``provisioning.retry.RetryPolicy``; errors are ``ConnectorError``s
+stays at one page. With ``concurrency`` N > 1 and a paging style whose next request is known before
+the current page arrives (offset, page, odata), up to N pages are asked for at once from a small
+thread pool; records still come out strictly in page order and at most N pages are held. Link and
+token styles stay one page at a time. Retries follow ``provisioning.retry.RetryPolicy``; errors are ``ConnectorError``s
 that name the connector, the URL path (never the query string) and the status, with every secret
 config value blanked out.
 """
@@ -12,8 +15,11 @@ import logging
 import os
 import ssl
 import string
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -75,7 +81,7 @@ class _Context:
 
     def add_secret(self, value: str) -> None:
         if value and value not in self._secrets:
-            self._secrets.insert(0, value)
+            self._secrets = [value, *self._secrets]  # a new list: another thread may be scrubbing
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -170,22 +176,30 @@ def fetch_records(
     on_rotate: Callable[[str], None] | None = None,
     allow_loopback_http: bool | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    concurrency: int = 1,
 ) -> FetchStream:
     """Flat worker records, page by page. Iterate it; ``.report`` tells pages, retries and truncation.
 
+    ``concurrency`` N > 1 asks for up to N pages at once where the paging style allows it (offset,
+    page, odata); records still come in page order, and at most N pages are held in memory. Pages
+    asked for past the end of data are discarded unread. ``sleep`` may then be called from pool threads.
+
     Config problems (missing fields, refused URL) raise at once; HTTP problems while iterating.
     """
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     return FetchStream(_Pull(definition, config, transport=transport, policy=policy or RetryPolicy(), sleep=sleep,
                              on_rotate=on_rotate, allow_loopback_http=allow_loopback_http, timeout=timeout),
-                       limit=limit, on_page=on_page)  # fmt: skip
+                       limit=limit, on_page=on_page, concurrency=concurrency)  # fmt: skip
 
 
 class FetchStream(Iterator[dict[str, Any]]):
     """An iterator of flat records with the pull's ``report``."""
 
-    def __init__(self, pull: _Pull, *, limit: int | None, on_page: Callable[[FetchReport], None] | None) -> None:
+    def __init__(self, pull: _Pull, *, limit: int | None, on_page: Callable[[FetchReport], None] | None,
+                 concurrency: int = 1) -> None:  # fmt: skip
         self.report = pull.report
-        self._records = pull.records(limit=limit, on_page=on_page)
+        self._records = pull.records(limit=limit, on_page=on_page, concurrency=concurrency)
 
     def __iter__(self) -> FetchStream:
         return self
@@ -207,6 +221,7 @@ class _Pull:
         self.definition = definition = resolve_definition(definition, config)
         self.ctx = ctx = _Context(definition, config)
         self.report = FetchReport(connector=definition.id)
+        self._report_lock = threading.Lock()  # pool threads count retries
         self.policy = policy
         self.sleep = sleep
         missing = [f.key for f in definition.fields if f.required and not ctx.config.get(f.key)]
@@ -275,19 +290,13 @@ class _Pull:
     # ---- the walk -------------------------------------------------------------------------------------
 
     def records(
-        self, *, limit: int | None, on_page: Callable[[FetchReport], None] | None
+        self, *, limit: int | None, on_page: Callable[[FetchReport], None] | None, concurrency: int = 1
     ) -> Generator[dict[str, Any], None, None]:
         report = self.report
-        url, params = self.url, {**self.query, **self.pager.first_params()}
+        pages = self._pages(concurrency, limit)
         try:
-            while True:
-                response = self._send(url, params)
-                page = self._page(response)
+            for url, page, step in pages:
                 report.pages += 1
-                try:
-                    step: NextPage | None = self.pager.advance(page)
-                except PagingError as exc:
-                    raise self.ctx.error(str(exc), path=url.path) from None
                 logger.info("connector %s: page %d, %d records from %s", self.definition.id, report.pages,
                             len(page.records), url.path)  # fmt: skip
                 if on_page is not None:
@@ -305,12 +314,94 @@ class _Pull:
                 if limit is not None and report.records >= limit:
                     report.truncated = report.complete = True
                     return
-                if step.url is not None:
-                    url, params = self._follow(step.url, url), {}
-                else:
-                    params = {**self.query, **(step.params or {})}
+                del page  # let it go before the next one is waited for: at most N pages held
         finally:
+            pages.close()  # stops the pool (if any) before the client closes
             self.client.close()
+
+    def _pages(self, concurrency: int, limit: int | None) -> Generator[_Walked, None, None]:
+        """Each page in order with the pager's verdict on it (``None``: the last)."""
+        start: tuple[httpx.URL, dict[str, str]] | None = (self.url, {**self.query, **self.pager.first_params()})
+        if concurrency > 1 and self.pager.predictable:
+            start = yield from self._pages_ahead(concurrency, limit)
+        if start is not None:
+            yield from self._pages_in_turn(*start)
+
+    def _pages_in_turn(self, url: httpx.URL, params: dict[str, str]) -> Generator[_Walked, None, None]:
+        """One request at a time: the next one is made only once the consumer wants the next page."""
+        while True:
+            page = self._page(self._send(url, params))
+            step = self._advance(page, url)
+            yield url, page, step
+            del page
+            if step is None:
+                return
+            if step.url is not None:
+                url, params = self._follow(step.url, url), {}
+            else:
+                params = {**self.query, **(step.params or {})}
+
+    def _pages_ahead(
+        self, workers: int, limit: int | None
+    ) -> Generator[_Walked, None, tuple[httpx.URL, dict[str, str]] | None]:
+        """Up to ``workers`` pages in flight or held, handed on strictly in order.
+
+        The pager still sees every page in order (end rules, loop guard). Requests are asked ahead on
+        the assumption that every page is full; when the pager's next request differs (a short page
+        that does not end the data, or a server that caps the page size below ours), what was asked
+        ahead is dropped, and only the pager's own next request is made until a page is full again.
+        Returns where to go on one page at a time when an odata answer carries a next link, or None.
+
+        Near the end, pages past the last one are requested (we cannot know the end before the page
+        that says so arrives); they are harmless reads, and are discarded: never parsed into the
+        stream, never yielded, their errors never raised. A limit or a known total stops asking ahead.
+        """
+        pager, url = self.pager, self.url
+        stride, ahead = pager.page_size, workers
+        stop = threading.Event()
+        pending: deque[tuple[dict[str, str], Future[Page]]] = deque()
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"connector-{self.definition.id}")
+        try:
+            while True:
+                # The consumer has let go of the last page: the pending ones (answered or not) are all that is
+                # held, so with the one about to be handed on, never more than ``workers`` pages.
+                while len(pending) < ahead:
+                    first = pager.seen_records + len(pending) * stride  # of the page to ask for
+                    if pending and ((limit is not None and first >= limit) or
+                                    (pager.total is not None and first >= pager.total)):  # fmt: skip
+                        break
+                    params = {**self.query, **pager.params_ahead(len(pending), stride)}
+                    pending.append((params, pool.submit(self._fetch_page, url, params, stop)))
+                _, future = pending.popleft()
+                page = future.result()
+                del future
+                step = self._advance(page, url)
+                count = len(page.records)
+                ahead = workers if count == stride else ahead
+                yield url, page, step
+                del page
+                if step is None:
+                    return None  # whatever is still pending lies past the end: dropped unread (finally)
+                if step.url is not None:
+                    return self._follow(step.url, url), {}
+                if pending and pending[0][0] != {**self.query, **(step.params or {})}:
+                    logger.info("connector %s: a page of %d records, not %d: one page at a time until a full one",
+                                self.definition.id, count, stride)  # fmt: skip
+                    _drop(pending)
+                    stride, ahead = max(count, 1), 1
+        finally:
+            stop.set()
+            _drop(pending)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetch_page(self, url: httpx.URL, params: Mapping[str, str], stop: threading.Event) -> Page:
+        return self._page(self._send(url, params, stop=stop))
+
+    def _advance(self, page: Page, url: httpx.URL) -> NextPage | None:
+        try:
+            return self.pager.advance(page)
+        except PagingError as exc:
+            raise self.ctx.error(str(exc), path=url.path) from None
 
     def _flat(self, record: Any) -> dict[str, Any]:
         if self.extract:
@@ -327,10 +418,14 @@ class _Pull:
                                  path=current.path)  # fmt: skip
         return target
 
-    def _send(self, url: httpx.URL, params: Mapping[str, str]) -> httpx.Response:
+    def _send(
+        self, url: httpx.URL, params: Mapping[str, str], *, stop: threading.Event | None = None
+    ) -> httpx.Response:
         ctx, path = self.ctx, url.path
         attempt = 0
         while True:
+            if stop is not None and stop.is_set():
+                raise _Discarded(path)
             attempt += 1
             retry_after: str | None = None
             try:
@@ -355,10 +450,20 @@ class _Pull:
                 raise ctx.error(f"{self.method} failed after {attempt} tries (last: {what})", path=path,
                                 status=status or None)  # fmt: skip
             logger.warning("connector %s: %s on %s, retrying in %.1f s", self.definition.id, what, path, delay)
-            self.report.retries += 1
+            with self._report_lock:
+                self.report.retries += 1
             self.sleep(delay)
 
     def _page(self, response: httpx.Response) -> Page:
+        try:
+            return self._parse_page(response)
+        finally:
+            # httpx binds a response and its stream to each other: a reference cycle that keeps the raw
+            # page alive until the garbage collector comes by, so the peak grew with the number of pages.
+            # Broken here, the raw page goes as soon as it is parsed.
+            response.stream = httpx.ByteStream(b"")
+
+    def _parse_page(self, response: httpx.Response) -> Page:
         path = response.request.url.path
         link_next = response.links.get("next", {}).get("url")
         if response.status_code == 204 or not response.content.strip():
@@ -374,6 +479,20 @@ class _Pull:
             found = "not found" if records == "" else f"is a {type(records).__name__}, not a list"
             raise self.ctx.error(f"{where} {found}", path=path, status=response.status_code)
         return Page(body=body, records=records, link_next=link_next)
+
+
+_Walked = tuple[httpx.URL, Page, NextPage | None]
+"""A page's URL, the page, and the pager's next step after it (None: the end)."""
+
+
+class _Discarded(Exception):
+    """A page asked ahead is no longer wanted (the pull ended): its retries stop. Never raised to callers."""
+
+
+def _drop(pending: deque[tuple[dict[str, str], Future[Page]]]) -> None:
+    """Forget pages asked ahead: those not started are cancelled, the others finish unread."""
+    while pending:
+        pending.popleft()[1].cancel()
 
 
 def _hint(status: int) -> str:

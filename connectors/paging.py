@@ -3,6 +3,10 @@
 Pure: a ``Pager`` is fed each page (body, records, ``Link`` header) and answers the next request or
 ``None`` at the end. It refuses to go round in circles: a next link or token seen before, or a page
 whose records repeat an earlier page, raises ``PagingError``.
+
+Styles whose next request is known before the current page arrives (``PREDICTABLE``: offset, page,
+odata) can be asked ahead: ``params_ahead(n)`` is the request ``n`` pages after the next one, if every
+page in between is full. ``advance`` must still see every page, in order: it alone decides the end.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from .definition import PagingSpec
 from .extract import compile_expression
 
 ODATA_NEXT_LINK = "['@odata.nextLink']"
+PREDICTABLE = frozenset({"offset", "page", "odata"})
+"""Styles whose later pages' parameters follow from the page size alone (a fetcher may ask ahead)."""
 
 
 class PagingError(Exception):
@@ -50,6 +56,8 @@ class Pager:
         self.offset = spec.startOffset
         self.page = spec.startPage
         self.seen_records = 0
+        self.total: int | None = None
+        """The record total the server last reported (``totalPath``), if any."""
         self._seen_links: set[str] = set()
         self._seen_hashes: set[bytes] = set()
         style = spec.style
@@ -63,12 +71,25 @@ class Pager:
         """Paging parameters of the first request."""
         return self._params()
 
-    def _params(self) -> dict[str, str]:
+    @property
+    def predictable(self) -> bool:
+        """Whether later pages can be asked for before the current one arrives."""
+        return self.spec.style in PREDICTABLE
+
+    def params_ahead(self, ahead: int, stride: int | None = None) -> dict[str, str]:
+        """The paging parameters ``ahead`` pages after the next request (0: the next request itself),
+        assuming full pages of ``stride`` records (default: the page size). Predictable styles only."""
+        if not self.predictable:
+            raise ValueError(f"paging style {self.spec.style!r} cannot be asked ahead")
+        return self._params(self.offset + ahead * (stride or self.page_size), self.page + ahead)
+
+    def _params(self, offset: int | None = None, page: int | None = None) -> dict[str, str]:
         spec, style = self.spec, self.spec.style
         if style in ("offset", "odata"):
-            return {self._offset_param: str(self.offset), self._limit_param: str(self.page_size)}
+            at = self.offset if offset is None else offset
+            return {self._offset_param: str(at), self._limit_param: str(self.page_size)}
         if style == "page":
-            params = {spec.pageParam: str(self.page)}
+            params = {spec.pageParam: str(self.page if page is None else page)}
             params[spec.pageSizeParam or spec.limitParam] = str(self.page_size)
             return params
         if style in ("next-link-body", "next-link-header", "page-token") and spec.pageSizeParam:
@@ -91,8 +112,10 @@ class Pager:
         if spec.hasMorePath and _falsy(_get(page.body, spec.hasMorePath)):
             return None
         total = _number(_get(page.body, spec.totalPath)) if spec.totalPath else None
-        if total is not None and spec.style in ("offset", "odata", "page") and \
-                self.offset - spec.startOffset + count >= total:  # fmt: skip
+        if total is not None:
+            self.total = total
+        # seen_records, not the offset: the page style does not move the offset.
+        if total is not None and spec.style in PREDICTABLE and self.seen_records >= total:
             return None
         if spec.stopOnShortPage:
             applied = _number(_get(page.body, spec.limitPath)) if spec.limitPath else None

@@ -22,6 +22,7 @@ keyword ("none", "basic", "bearer", "apikey" (header ``X-API-Key``), "oauth2"; d
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import random
 import signal
@@ -30,13 +31,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
 from emulators.entra_server import LoopbackServer, Request, Response
 from emulators.hrms_data import Person, build_population
 from emulators.hrms_http import HrmsError, json_response
-from emulators.hrms_shapes import today_of
+from emulators.hrms_shapes import retitled, today_of
 from emulators.hrms_tls import TlsFiles, make_tls_files, serve_tls, server_context
 
 __all__ = ["CUSTOM_AUTH", "VENDORS", "HrmsEmulator", "HrmsError"]
@@ -154,6 +156,29 @@ class HrmsEmulator:
 
         moment = parse_since(since)
         return [p.internal_id for p in self.people if p.last_changed > moment]
+
+    def touch(self, worker_ids: list[str], when: str | None = None) -> None:
+        """Mark these workers changed at ``when`` (ISO 8601; default: now on the clock) with a new job title.
+
+        BambooHR's ``employees/changed`` and SuccessFactors' ``lastModifiedDateTime`` then report them; the
+        title moves to the next one in hrms_data.TITLES, so a delta can be told from the old record.
+        """
+        from emulators.hrms_vendors import parse_since
+
+        moment = parse_since(when) if when is not None else dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+        wanted = set(worker_ids)
+        unknown = wanted - set(self.worker_ids)
+        if unknown:
+            raise ValueError(f"unknown worker ids: {', '.join(sorted(unknown))}")
+        with self._lock:
+            people = []
+            for person in self.people:
+                if person.worker_id in wanted:
+                    job = replace(person.current, job=retitled(person.current.job))
+                    person = replace(person, employments=(*person.employments[:-1], job), last_changed=moment)
+                people.append(person)
+            self.people = people
+        self._refresh_shapes()
 
     # Helpers for the routes
 

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from emulators.hrms_data import Person, iso, odata_date
+from emulators.hrms_data import TITLES, Person, iso, odata_date
 
 Record = dict[str, Any]
 _SF_STATUS = {"active": "A", "leave": "U", "terminated": "T", "prehire": "A"}
@@ -146,7 +146,7 @@ def successfactors(person: Person, people: Sequence[Person], base_url: str) -> R
         "personIdExternal": pid,
         "personId": person.internal_id,
         "dateOfBirth": odata_date(person.birth_date),
-        "lastModifiedDateTime": odata_date(person.last_changed.date()),
+        "lastModifiedDateTime": odata_datetime(person.last_changed),
         "personalInfoNav": {
             "results": [
                 {
@@ -389,6 +389,18 @@ def custom(person: Person, people: Sequence[Person]) -> Record:
             for e in person.employments
         ],
     }
+
+
+def odata_datetime(moment: dt.datetime) -> str:
+    """An instant as SuccessFactors sends Edm.DateTimeOffset values: ``/Date(ms+0000)/`` (UTC, milliseconds)."""
+    return f"/Date({int(moment.astimezone(dt.UTC).timestamp() * 1000)}+0000)/"
+
+
+def retitled(job: tuple[str, str]) -> tuple[str, str]:
+    """The job after ``job`` in TITLES (what ``HrmsEmulator.touch`` gives a worker: a visible change)."""
+    codes = [code for code, _ in TITLES]
+    position = codes.index(job[0]) if job[0] in codes else -1
+    return TITLES[(position + 1) % len(TITLES)]
 
 
 def today_of(timestamp: float) -> dt.date:

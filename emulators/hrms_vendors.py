@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ from emulators.hrms_http import (
 
 if TYPE_CHECKING:
     from emulators.hrms import HrmsEmulator
+    from emulators.hrms_data import Person
 
 ORACLE_WORKERS = "/hcmRestApi/resources/11.13.18.05/workers"
 ORACLE_DEFAULT_EXPAND = "names,emails,workRelationships.assignments"
@@ -156,11 +158,12 @@ def _successfactors(emu: HrmsEmulator, request: Request) -> Response:
     if not (_basic_ok(request, f"{USERNAME}@{SF_COMPANY}", PASSWORD) or emu.bearer_ok(request)):
         raise unauthorized()
     query = request.query
+    workers = _sf_filtered(emu, query.get("$filter", ""))
     expanded: set[str] = set()
     for item in query.get("$expand", "").split(","):
         parts = [p.strip() for p in item.split("/") if p.strip()]
         expanded.update("/".join(parts[: n + 1]) for n in range(len(parts)))
-    total = len(emu.raw_workers)
+    total = len(workers)
     if "$top" in query or "$skip" in query:  # client-side paging: the slice asked for, no __next
         top = int_param(query, "$top", emu.max_page_size, minimum=0, maximum=emu.max_page_size)
         start = int_param(query, "$skip", 0)
@@ -174,12 +177,43 @@ def _successfactors(emu: HrmsEmulator, request: Request) -> Response:
         kept = {k: v for k, v in query.items() if k != "$skiptoken"}
         next_query = urlencode({**kept, "$skiptoken": _encode_skiptoken(end)}, safe="$,/")
         next_url = f"{emu.base_url}{path}?{next_query}"
-    page: dict[str, Any] = {"results": [shapes.sf_prune(r, expanded) for r in emu.raw_workers[start:end]]}
+    page: dict[str, Any] = {"results": [shapes.sf_prune(r, expanded) for r in workers[start:end]]}
     if query.get("$inlinecount") == "allpages":
         page["__count"] = str(total)
     if next_url is not None and end < total:
         page["__next"] = next_url
     return json_response(200, {"d": page})
+
+
+_SF_MODIFIED = re.compile(
+    r"^\s*lastModifiedDateTime\s+(gt|ge)\s+(datetime|datetimeoffset)'([0-9T:.+\-Z]+)'\s*$", re.IGNORECASE
+)
+
+
+def _sf_filtered(emu: HrmsEmulator, expression: str) -> list[dict[str, Any]]:
+    """The PerPerson records a ``$filter`` keeps: none, or ``lastModifiedDateTime gt|ge datetime'...'`` only.
+
+    ``datetime'...'`` literals have no offset and are read as UTC; anything else answers 400.
+    """
+    if not expression.strip():
+        return emu.raw_workers
+    match = _SF_MODIFIED.match(expression)
+    if match is None:
+        message = f"this emulator filters on lastModifiedDateTime gt|ge datetime'...' only, got {expression!r}"
+        raise HrmsError(400, {"error": {"code": "COE_BAD_REQUEST", "message": {"value": message}}})
+    operator, literal = match.group(1).lower(), match.group(3)
+    try:
+        moment = dt.datetime.fromisoformat(literal.replace("Z", "+00:00"))
+    except ValueError:
+        raise HrmsError(
+            400, {"error": {"code": "COE_BAD_REQUEST", "message": {"value": f"bad datetime literal {literal!r}"}}}
+        ) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return [
+        record
+        for person, record in zip(emu.people, emu.raw_workers, strict=True)
+        if person.last_changed > moment or (operator == "ge" and person.last_changed == moment)
+    ]
 
 
 # BambooHR
@@ -195,7 +229,8 @@ def _bamboohr(emu: HrmsEmulator, request: Request) -> Response:
         rest = path[len(f"/api/gateway.php/{COMPANY}/v1/") :]
     else:
         raise not_found(request.path)
-    if rest not in ("reports/custom", "employees/directory", "employees/changed"):
+    one = rest.startswith("employees/") and rest[len("employees/") :].isdigit()
+    if not one and rest not in ("reports/custom", "employees/directory", "employees/changed"):
         raise not_found(request.path)
     _method(request, "POST" if rest == "reports/custom" else "GET")
     emu.take_fault()
@@ -220,6 +255,8 @@ def _bamboohr(emu: HrmsEmulator, request: Request) -> Response:
         ]
         described = [{"id": f, "type": shapes.BAMBOO_FIELDS[f], "name": f} for f in fields]
         return json_response(200, {"title": body.get("title", "Report"), "fields": described, "employees": rows})
+    if one:
+        return _bamboohr_employee(people, rest[len("employees/") :], request)
     if rest == "employees/directory":
         keep = ("id", "displayName", "firstName", "lastName", "jobTitle", "workPhone", "workEmail", "department")
         rows = [{k: rec[k] for k in keep} for person, rec in people if person.status in ("active", "leave")]
@@ -238,6 +275,20 @@ def _bamboohr(emu: HrmsEmulator, request: Request) -> Response:
     }
     latest = max((p.last_changed for p in emu.people), default=dt.datetime.now(dt.UTC))
     return json_response(200, {"latest": latest.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "employees": changed})
+
+
+def _bamboohr_employee(people: list[tuple[Person, dict[str, Any]]], internal_id: str, request: Request) -> Response:
+    """GET employees/{id}?fields=a,b: ``id`` plus the known fields asked for, flat like a custom report row.
+
+    Fields BambooHR does not know here are left out (BambooHR omits fields the key may not see); no
+    ``fields`` gives just ``id``; an unknown id answers 404.
+    """
+    record = next((rec for person, rec in people if person.internal_id == internal_id), None)
+    if record is None:
+        raise not_found(request.path)
+    wanted = [f.strip() for f in request.query.get("fields", "").split(",") if f.strip()]
+    fields = [f for f in wanted if f in shapes.BAMBOO_FIELDS and f != "id"]
+    return json_response(200, {"id": record["id"], **{f: record[f] for f in fields}})
 
 
 # ADP Workforce Now

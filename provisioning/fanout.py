@@ -82,10 +82,12 @@ class Fanout:
         approved_by: str | None = None,
         dry_run: bool = False,
         full_sync: bool | None = None,
+        partial: bool = False,
     ) -> RunRecord:
         """Plans a run and lets its first requests go; the same ``run_id`` twice starts one run, not two.
 
-        ``full_sync`` overrides DELTA_FULL_SYNC for this run (scheduled pulls send everything every Nth time).
+        ``full_sync`` overrides DELTA_FULL_SYNC for this run (scheduled pulls send everything every Nth time);
+        ``partial`` says the source holds only changed records (an HR system's own delta).
         """
         existing = self._existing(run_id)
         if existing is not None and existing.status == "held" and run_id in self._approved_runs():
@@ -102,6 +104,7 @@ class Fanout:
             dryRun=dry_run,
             sourceKey=source_key,
             approvedBy=approved_by,
+            partialSource=partial,
         )
         self.store.save_record(record)
         try:
@@ -131,7 +134,7 @@ class Fanout:
         self._write_plan(run_id, groups, source_key, summary.rows)
         verdict = safety_check(
             state,
-            rows_now=summary.rows,
+            rows_now=state.rows if partial else summary.rows,
             disables=delta.disables,
             max_disable_share=self.settings.safety_max_disable_share,
             max_shrink_share=self.settings.safety_max_shrink_share,
@@ -369,7 +372,9 @@ class Fanout:
             update_json(
                 self.state,
                 _state_name(record.sourceKey),
-                lambda data: remember_accepted(SourceState.from_json(data), accepted, rows=counts.rows).as_json(),
+                lambda data: remember_accepted(
+                    SourceState.from_json(data), accepted, rows=None if record.partialSource else counts.rows
+                ).as_json(),
                 attempts=50,
             )
         failed = [b for b in batches if b.status == "failed"]

@@ -25,6 +25,9 @@ from .settings import SettingsError
 
 SETTING_REFERENCE = re.compile(r"^%([A-Za-z_][A-Za-z0-9_]*)%$")
 JOBS_PREFIX = "connectors/"
+PAGES_AHEAD = 4
+"""Pages requested at once where the paging style allows it (offset, page number, $skip): bounded, so
+memory stays a few pages whatever the size of the HR system."""
 DEFINITIONS_PREFIX = "connectors/definitions/"
 
 
@@ -122,8 +125,13 @@ def connector_source(
     tokens: TokenStore | None = None,
     extra_definitions: Path | None = None,
     limit: int | None = None,
+    changed_since: str | None = None,
 ) -> JsonSource:
-    """The records of an HR system as a source for the pipeline (fetched page by page as it reads)."""
+    """The records of an HR system as a source for the pipeline (fetched page by page as it reads).
+
+    With ``changed_since``, only the workers the system reports as changed since then (its own delta,
+    where it has one: ``connector_supports_changes``).
+    """
     from connectors.fetch import fetch_records
     from connectors.registry import load_registry
 
@@ -136,13 +144,22 @@ def connector_source(
     key = name or connector_id
     if tokens is not None and definition.auth.type == "oauth2-refresh-token":
         config["refreshToken"] = tokens.load(key) or config.get("refreshToken", "")
-    records = fetch_records(
-        definition,
-        config,
-        limit=limit,
-        on_rotate=(lambda token: tokens.save(key, token)) if tokens is not None else None,
-    )
+    on_rotate = (lambda token: tokens.save(key, token)) if tokens is not None else None
+    if changed_since is not None:
+        from connectors.changes import fetch_changes
+
+        changes = fetch_changes(definition, config, since=changed_since, limit=limit, on_rotate=on_rotate)
+        return JsonSource(changes, name=f"hrms:{connector_id} (changed since {changed_since})", allow_empty=True)
+    records = fetch_records(definition, config, limit=limit, on_rotate=on_rotate, concurrency=PAGES_AHEAD)
     return JsonSource(records, name=f"hrms:{connector_id}")
+
+
+def connector_supports_changes(connector_id: str, extra_definitions: Path | None = None) -> bool:
+    from connectors.changes import supports_changes
+    from connectors.registry import load_registry
+
+    definition = load_registry(extra_definitions).get(connector_id)
+    return definition is not None and supports_changes(definition)
 
 
 def parse_job(data: bytes, origin: str) -> ConnectorJob:

@@ -20,10 +20,12 @@ from .hrms import (
     BlobTokenStore,
     ConnectorJob,
     connector_source,
+    connector_supports_changes,
     parse_job,
     resolve_settings,
 )
-from .runs import RunRecord, new_run_id
+from .run_store import RunNotFound
+from .runs import RunRecord, new_run_id, utc_now
 from .services import Services
 
 log = logging.getLogger("provisioning.hrms_schedule")
@@ -59,41 +61,55 @@ def run_scheduled_pulls(services: Services) -> list[RunRecord]:
 
 def _pull(services: Services, fanout: Fanout, job: ConnectorJob, definitions: Path | None) -> RunRecord:
     settings = services.settings
-    pulls = update_json(
-        services.storage.container(settings.hr_state_container),
-        f"connectors/{job.name}/pulls.json",
-        lambda data: {"pulls": int((data or {}).get("pulls", 0)) + 1},
-        attempts=20,
-    )["pulls"]
-    full_sync = (pulls - 1) % settings.hrms_full_sync_every == 0
+    state = services.storage.container(settings.hr_state_container)
+    pulls_blob = f"connectors/{job.name}/pulls.json"
+    counter = update_json(
+        state, pulls_blob, lambda data: {**(data or {}), "pulls": int((data or {}).get("pulls", 0)) + 1}, attempts=20
+    )
+    since = counter.get("lastPull")
+    full_sync = (counter["pulls"] - 1) % settings.hrms_full_sync_every == 0 or since is None
     run_id = new_run_id()
-    tokens = BlobTokenStore(services.storage.container(settings.hr_state_container))
+    started = utc_now()
+    tokens = BlobTokenStore(state)
     try:
+        native_delta = not full_sync and connector_supports_changes(job.connector, definitions)
         source = connector_source(
-            job.connector, resolve_settings(job.config), name=job.name, tokens=tokens, extra_definitions=definitions
+            job.connector,
+            resolve_settings(job.config),
+            name=job.name,
+            tokens=tokens,
+            extra_definitions=definitions,
+            changed_since=since if native_delta else None,
         )
         profile = job.profile or _default_profile(job.connector, definitions)
     except ProvisioningError as exc:
-        record = RunRecord(runId=run_id, trigger="timer", source=f"hrms:{job.connector}", profile=job.profile or "")
-        record.status, record.message = "failed", str(exc)
-        fanout.store.save_record(record)
-        log.error("connector job %s: %s", job.name, exc)
-        return record
+        return _failed(fanout, run_id, job, str(exc))
     try:
-        return fanout.start(
+        record = fanout.start(
             source,
             profile_name=profile,
             run_id=run_id,
             trigger="timer",
             source_key=f"hrms:{job.name}",
             full_sync=full_sync,
+            partial=native_delta,
         )
     except ProvisioningError as exc:  # the HR system failed mid-pull: the run says so, nothing was sent
+        return _failed(fanout, run_id, job, str(exc))
+    if record.status != "failed":
+        update_json(state, pulls_blob, lambda data: {**(data or {}), "lastPull": started}, attempts=20)
+    return record
+
+
+def _failed(fanout: Fanout, run_id: str, job: ConnectorJob, message: str) -> RunRecord:
+    try:
         record = fanout.store.load_record(run_id)
-        record.status, record.message = "failed", str(exc)
-        fanout.store.save_record(record)
-        log.error("connector job %s: %s", job.name, exc)
-        return record
+    except RunNotFound:
+        record = RunRecord(runId=run_id, trigger="timer", source=f"hrms:{job.connector}", profile=job.profile or "")
+    record.status, record.message = "failed", message
+    fanout.store.save_record(record)
+    log.error("connector job %s: %s", job.name, message)
+    return record
 
 
 def _default_profile(connector_id: str, definitions: Path | None) -> str:

@@ -59,9 +59,13 @@ def flatten_keys(record: Any, prefix: str = "") -> list[str]:
 class JsonSource:
     """Records from dicts in memory, a JSON array, or JSON lines (one object per line)."""
 
-    def __init__(self, records: Iterable[Any], *, name: str = "records", line_label: str = "record") -> None:
+    def __init__(
+        self, records: Iterable[Any], *, name: str = "records", line_label: str = "record", allow_empty: bool = False
+    ) -> None:
         self.name = name
         self.line_label = line_label
+        self.allow_empty = allow_empty
+        """An HR system's delta may rightly hold nothing; a file or request body never should."""
         self._numbered: Iterator[NumberedRecord] = enumerate(records, start=1)
         self._sample: list[NumberedRecord] | None = None
 
@@ -107,7 +111,7 @@ class JsonSource:
                 yield number, record
             else:
                 yield number, RowError(f"expected an object, found {type(record).__name__}", field="(record)")
-        if count == 0:
+        if count == 0 and not self.allow_empty:
             raise SourceError(self.name, "holds no records")
 
     def _peek(self) -> list[NumberedRecord]:

@@ -75,6 +75,8 @@ class RunRecord(_Model):
     retryOf: str | None = None
     sourceKey: str | None = None
     """The feed this run belongs to (delta state and safety are kept per feed)."""
+    partialSource: bool = False
+    """The source holds only what changed (an HR system's own delta): no shrink check, its size is not kept."""
     approvedBy: str | None = None
     """How a held run was let go: "setting", "http", "marker"."""
 

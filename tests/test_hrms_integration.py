@@ -115,7 +115,7 @@ def test_an_unknown_connector_is_named() -> None:
 @pytest.fixture
 def host(storage: StorageSandbox, graph: EntraEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionHost]:
     monkeypatch.setenv("CONNECTORS_ALLOW_LOOPBACK_HTTP", "true")
-    yield host_for(storage, graph, monkeypatch, HRMS_FULL_SYNC_EVERY="2")
+    yield host_for(storage, graph, monkeypatch, HRMS_FULL_SYNC_EVERY="3")
 
 
 def add_job(host: FunctionHost, name: str, body: dict) -> None:
@@ -150,12 +150,18 @@ def test_the_timer_pulls_each_enabled_job_through_the_pipeline(
         kept = state.download_blob("connectors/wd/refresh-token").readall().decode()
         assert kept == workday.refresh_token, "Workday's rotated refresh token is kept for the next pull"
 
-        second = tick(host)[:2]
-        assert all(r["counts"]["operations"] == 0 and r["counts"]["unchanged"] > 0 for r in second), (
-            "nothing changed: nothing sent"
-        )
-        third = tick(host)[:2]  # HRMS_FULL_SYNC_EVERY=2: pulls 1, 3, 5... send everything
-        assert all(r["counts"]["unchanged"] == 0 and r["counts"]["operations"] > 0 for r in third)
+        def latest(runs: list[dict]) -> dict[str, dict]:
+            return {r["source"].split(" ")[0]: r for r in runs[:2]}
+
+        second = latest(tick(host))  # pull 2: BambooHR is asked only for what changed; Workday is pulled whole
+        assert second["hrms:bamboohr"]["counts"]["rows"] == 0 and second["hrms:bamboohr"]["status"] == "completed"
+        assert second["hrms:workday"]["counts"]["operations"] == 0 and second["hrms:workday"]["counts"]["unchanged"] > 0
+        bamboo.touch(bamboo.worker_ids[:2])
+        third = latest(tick(host))
+        assert third["hrms:bamboohr"]["counts"]["rows"] == 2 and third["hrms:bamboohr"]["counts"]["operations"] == 2
+        assert third["hrms:bamboohr"]["status"] == "completed", "a partial source is not a shrunken one"
+        fourth = latest(tick(host))  # HRMS_FULL_SYNC_EVERY=3: pulls 1, 4, 7... send everything
+        assert all(r["counts"]["unchanged"] == 0 and r["counts"]["operations"] > 0 for r in fourth.values())
 
 
 def test_a_failing_hr_system_makes_a_failed_run_and_the_others_go_on(host: FunctionHost) -> None:
