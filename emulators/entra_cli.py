@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import time
 
 from emulators.entra import EntraEmulator
 from emulators.entra_schema import SCHEMA_VARIANTS
+from emulators.serve import serve_until_stopped
 
 
 def parse_rate_limit(text: str) -> tuple[int, float]:
@@ -49,17 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         schema_variant=args.schema_variant,
     )
-    # SIGTERM (a supervisor, a test's terminate()) stops as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(emulator.start(args.port), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_stopped(emulator, args.port)
 
 
 if __name__ == "__main__":

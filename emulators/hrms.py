@@ -25,7 +25,6 @@ import argparse
 import datetime as dt
 import json
 import random
-import signal
 import sys
 import threading
 import time
@@ -40,6 +39,7 @@ from emulators.hrms_data import Person, build_population
 from emulators.hrms_http import HrmsError, json_response
 from emulators.hrms_shapes import retitled, today_of
 from emulators.hrms_tls import TlsFiles, make_tls_files, serve_tls, server_context
+from emulators.serve import serve_until_stopped
 
 __all__ = ["CUSTOM_AUTH", "VENDORS", "HrmsEmulator", "HrmsError"]
 
@@ -313,17 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     emulator = HrmsEmulator(
         args.vendor, workers=args.workers, seed=args.seed, max_page_size=args.max_page_size, auth=args.auth
     )
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(emulator.start(args.port), flush=True)
-    print(json.dumps(emulator.config), flush=True)  # one line: easy to read from a pipe
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    # The config on one line after the URL: easy to read from a pipe.
+    return serve_until_stopped(emulator, args.port, lambda: [json.dumps(emulator.config)])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from .pipeline import Plan, Reject, plan_run
 from .profiles import load_profile
 from .progress import Progress
 from .reports import RejectsCsv, describe_reject, describe_summary
-from .sources import open_source
+from .sources import open_source, source_from_args
 
 EXIT_OK, EXIT_REJECTS, EXIT_SOURCE_ERROR = 0, 1, 2
 _LISTED_REJECTS = 50
@@ -94,13 +94,7 @@ def _automap(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace, on_reject: RejectsCsv | None = None) -> tuple[Plan, list[Reject]]:
     profile = load_profile(args.mapping)
-    source = open_source(
-        args.source,
-        profile=profile,
-        encoding=args.encoding,
-        delimiter=args.delimiter,
-        connector_config=args.connector_config,
-    )
+    source = source_from_args(args, profile)
     listed: list[Reject] = []
 
     def collect(reject: Reject) -> None:

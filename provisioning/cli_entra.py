@@ -27,7 +27,7 @@ from .runs import RunRecord
 from .schema_sync import plan_schema_sync
 from .services import build_graph_client
 from .settings import Settings, load_settings
-from .sources import open_source
+from .sources import source_from_args
 
 EXIT_OK, EXIT_NOT_PROVISIONED, EXIT_ERROR, EXIT_HELD = 0, 1, 2, 3
 EMBEDDED_FIRST_POLL = 0.2
@@ -101,13 +101,7 @@ def _options(args: argparse.Namespace, settings: Settings, embedded: bool) -> Ru
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     profile = load_profile(args.mapping)
-    source = open_source(
-        args.source,
-        profile=profile,
-        encoding=args.encoding,
-        delimiter=args.delimiter,
-        connector_config=args.connector_config,
-    )
+    source = source_from_args(args, profile)
     store = LocalRunStore(settings.runs_dir)
     with _client(args, settings) as (client, embedded):
         runner = Runner(client, store, echo=print)

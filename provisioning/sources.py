@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .csv_source import CsvSource
 from .errors import ProfileError
@@ -41,6 +41,17 @@ def open_source(
     if location.lower().endswith(JSON_SUFFIXES):
         return JsonSource.from_json(Path(location), name=location)
     return CsvSource(location, name=location, encoding=encoding, delimiter=delimiter)
+
+
+def source_from_args(args: Any, profile: Profile | None = None) -> RecordSource:
+    """The SOURCE of a CLI command, with its --encoding, --delimiter and --connector-config."""
+    return open_source(
+        args.source,
+        profile=profile,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        connector_config=args.connector_config,
+    )
 
 
 def _hrms(connector_id: str, connector_config: str | None) -> RecordSource:
