@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 
-from .hrms import LocalTokenStore, connector_source, load_config_file
 from .settings import load_settings
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -51,6 +50,8 @@ def _test(args: argparse.Namespace) -> int:
     from connectors.fetch import test_connection
     from connectors.registry import load_registry
 
+    from .hrms import load_config_file
+
     registry = load_registry(_extra_folder())
     if args.connector not in registry:
         print(
@@ -65,6 +66,8 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from .hrms import LocalTokenStore, connector_source, load_config_file
+
     settings = load_settings()
     config = load_config_file(args.connector_config)
     tokens = LocalTokenStore(Path(settings.runs_dir).parent / "state")

@@ -11,23 +11,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .credentials import EmulatorCredential
-from .graph_client import GraphClient
-from .graph_endpoint import parse_bulk_upload_url
-from .log_query import provisioning_log_params
-from .log_summary import RunResults, describe_results, summarise_everyone
 from .profiles import load_profile
 from .reports import describe_summary
-from .retry import RetryPolicy
-from .run_store import LocalRunStore
-from .runner import Runner, RunOptions
-from .runs import RunRecord
-from .schema_sync import plan_schema_sync
-from .services import build_graph_client
-from .settings import Settings, load_settings
+from .settings import load_settings
 from .sources import source_from_args
+
+if TYPE_CHECKING:  # the Graph and Azure SDK modules load only for the commands that use them
+    from .graph_client import GraphClient
+    from .runner import RunOptions
+    from .runs import RunRecord
+    from .settings import Settings
 
 EXIT_OK, EXIT_NOT_PROVISIONED, EXIT_ERROR, EXIT_HELD = 0, 1, 2, 3
 EMBEDDED_FIRST_POLL = 0.2
@@ -71,6 +66,12 @@ def _endpoint_argument(parser: argparse.ArgumentParser) -> None:
 @contextmanager
 def _client(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[GraphClient, bool]]:
     """The Graph client of this invocation, and whether it is the embedded emulator."""
+    from .credentials import EmulatorCredential
+    from .graph_client import GraphClient
+    from .graph_endpoint import parse_bulk_upload_url
+    from .retry import RetryPolicy
+    from .services import build_graph_client
+
     url = getattr(args, "endpoint", None) or settings.entra_bulk_upload_url
     policy = RetryPolicy(max_attempts=settings.entra_max_attempts)
     if not url:
@@ -87,6 +88,8 @@ def _client(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[Grap
 
 
 def _options(args: argparse.Namespace, settings: Settings, embedded: bool) -> RunOptions:
+    from .runner import RunOptions
+
     return RunOptions(
         dry_run=getattr(args, "dry_run", False),
         wait=not getattr(args, "no_wait", False),
@@ -99,6 +102,9 @@ def _options(args: argparse.Namespace, settings: Settings, embedded: bool) -> Ru
 
 
 def _run(args: argparse.Namespace) -> int:
+    from .run_store import LocalRunStore
+    from .runner import Runner
+
     settings = load_settings()
     profile = load_profile(args.mapping)
     source = source_from_args(args, profile)
@@ -149,10 +155,17 @@ def describe_summary_of(record: RunRecord) -> list[str]:
 
 def describe_stored_results(results: dict[str, Any], limit: int = 25) -> list[str]:
     """The per-worker table from a stored ``RunResults.as_json()``."""
+    from .log_summary import RunResults, describe_results
+
     return describe_results(RunResults.from_json(results), limit=limit)
 
 
 def _logs(args: argparse.Namespace) -> int:
+    from .log_query import provisioning_log_params
+    from .log_summary import describe_results, summarise_everyone
+    from .run_store import LocalRunStore
+    from .runner import Runner, RunOptions
+
     settings = load_settings()
     store = LocalRunStore(settings.runs_dir)
     with _client(args, settings) as (client, embedded):
@@ -177,6 +190,8 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _schema_sync(args: argparse.Namespace) -> int:
+    from .schema_sync import plan_schema_sync
+
     settings = load_settings()
     profile = load_profile(args.mapping)
     with _client(args, settings) as (client, _):
@@ -191,6 +206,9 @@ def _schema_sync(args: argparse.Namespace) -> int:
 
 
 def _retry_failed(args: argparse.Namespace) -> int:
+    from .run_store import LocalRunStore
+    from .runner import Runner
+
     settings = load_settings()
     store = LocalRunStore(settings.runs_dir)
     with _client(args, settings) as (client, embedded):
