@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .profiles import load_profile
+from .progress import Progress
 from .reports import describe_summary
 from .settings import load_settings
 from .sources import source_from_args
@@ -109,8 +110,9 @@ def _run(args: argparse.Namespace) -> int:
     profile = load_profile(args.mapping)
     source = source_from_args(args, profile)
     store = LocalRunStore(settings.runs_dir)
+    progress = Progress("reading")
     with _client(args, settings) as (client, embedded):
-        runner = Runner(client, store, echo=print)
+        runner = Runner(client, store, echo=print, progress=progress)
         record = runner.run(source, profile, _options(args, settings, embedded))
     return _report(record, store.root)
 

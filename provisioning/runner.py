@@ -55,9 +55,11 @@ class Runner:
         *,
         sleep: Callable[[float], None] = time.sleep,
         echo: Callable[[str], None] = lambda line: None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         self.client = client
         self.store = store
+        self._progress = progress
         self._sleep = sleep
         self._echo = echo
 
@@ -105,7 +107,12 @@ class Runner:
                 if len(listed) < LISTED_REJECTS:
                     listed.append(reject)
 
-            plan = plan_run(source, profile, on_reject=on_reject, batch_size=options.batch_size)
+            plan = plan_run(
+                source, profile, on_reject=on_reject, batch_size=options.batch_size, progress=self._progress
+            )
+        finish_progress = getattr(self._progress, "done", None)
+        if finish_progress is not None:
+            finish_progress()  # end the progress line before the report
         summary = plan.summary
         record.summary = summary.as_json()
         record.counts.rows, record.counts.operations = summary.rows, summary.operations
@@ -161,10 +168,18 @@ class Runner:
         self.store.save_record(record)
         by_number: dict[int, BatchRecord] = {}
 
+        answered = 0
+        planned = record.summary.get("requests", 0)
+        every = max(10, planned // 10)  # about ten progress lines for a long run, none for a short one
+
         def on_outcome(outcome: BatchOutcome) -> None:
+            nonlocal answered
             batch = by_number.get(outcome.number) or next(b for b in record.batches if b.number == outcome.number)
             by_number[outcome.number] = batch
             _apply_outcome(batch, outcome)
+            answered += 1
+            if answered % every == 0 and answered < planned:
+                self._echo(f"  {answered} of {planned} requests answered")
             if outcome.status == "failed":
                 self._echo(
                     f"request {outcome.number} failed: {outcome.http_status} {outcome.error_code}: {outcome.error}"
