@@ -51,6 +51,11 @@ def add_commands(commands: Any, build_arguments: Any) -> None:
     _endpoint_argument(schema)
     schema.add_argument("--dry-run", action="store_true", help="show the change as a diff; write nothing")
     schema.add_argument("--overwrite", action="store_true", help="replace mappings of the same targets")
+    schema.add_argument(
+        "--include-standard",
+        action="store_true",
+        help="also check the standard attributes the profile maps (and active's mapping for the target)",
+    )
     schema.set_defaults(handler=_schema_sync)
 
     retry = commands.add_parser("retry-failed", help="send again the failed records of a run")
@@ -197,7 +202,13 @@ def _schema_sync(args: argparse.Namespace) -> int:
     settings = load_settings()
     profile = load_profile(args.mapping)
     with _client(args, settings) as (client, _):
-        plan = plan_schema_sync(client.get_schema(), profile, job_id=client.endpoint.job_id, overwrite=args.overwrite)
+        plan = plan_schema_sync(
+            client.get_schema(),
+            profile,
+            job_id=client.endpoint.job_id,
+            overwrite=args.overwrite,
+            include_standard=args.include_standard,
+        )
         print(plan.diff_text())
         if plan.needs_put and not args.dry_run:
             client.put_schema(plan.schema)

@@ -204,6 +204,8 @@ def test_cli_against_a_running_emulator_run_logs_schema_sync_retry(graph: EntraE
     assert since.returncode == 0 and "278 records" in since.stdout
     again = _cli("schema-sync", "--mapping", "microsoft-sample", env=env)
     assert again.returncode == 0 and "no changes" in again.stdout
+    standard = _cli("schema-sync", "--mapping", "microsoft-sample", "--include-standard", "--dry-run", env=env)
+    assert standard.returncode == 0, standard.stderr
     retry = _cli("retry-failed", "--run", run_id, env=env)
     assert retry.returncode in (0, 1) and "retry" not in retry.stderr
     bad = _cli(
