@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-from emulators.entra import EntraEmulator
+from emulators.entra import EntraEmulator, max_in_window
 from provisioning import CsvSource, plan_run
 from provisioning.bulk import BulkRequest
 from provisioning.credentials import EmulatorCredential
@@ -173,16 +173,6 @@ def steady_rate(accepted_times: list[float], phases: list[int]) -> float:
     if not spans:
         raise RuntimeError(f"no manager level has more than {calls} requests: too few records for a rate")
     return calls * window / statistics.fmean(spans)
-
-
-def max_in_window(times: list[float], seconds: float) -> int:
-    """The most of ``times`` (sorted) within any ``seconds``-long window."""
-    best, start = 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= seconds:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def runs_of(times: list[float], gap: float) -> int:

@@ -51,6 +51,16 @@ _WWW_AUTHENTICATE = (
 log = logging.getLogger("emulators.entra")
 
 
+def max_in_window(times: list[float], seconds: float) -> int:
+    """The most of ``times`` (sorted) within any ``seconds``-long window."""
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One answered call: what tests and benchmarks check pacing and retries against."""
@@ -239,13 +249,7 @@ class EntraEmulator:
 
     def max_uploads_in_window(self, seconds: float) -> int:
         """The most bulkUpload calls received within any ``seconds``-long window (pacing checks)."""
-        times = sorted(r.time for r in self.uploads())
-        best, start = 0, 0
-        for end, moment in enumerate(times):
-            while moment - times[start] >= seconds:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return max_in_window(sorted(r.time for r in self.uploads()), seconds)
 
     # Used by emulators.entra_routes
 

@@ -143,21 +143,7 @@ def _report(record: RunRecord, root: Any) -> int:
 def describe_summary_of(record: RunRecord) -> list[str]:
     from .pipeline import Summary
 
-    summary = record.summary
-    if not summary:
-        return []
-    restored = Summary(
-        source=summary.get("source", record.source),
-        profile=summary.get("profile", record.profile),
-        rows=summary.get("rows", 0),
-        operations=summary.get("operations", 0),
-        rejected=summary.get("rejected", 0),
-        requests=summary.get("requests", 0),
-        blank_lines=summary.get("blankLines", 0),
-        duplicates=summary.get("duplicates", {}),
-        managers=summary.get("managers", {}),
-    )
-    return describe_summary(restored)
+    return describe_summary(Summary.from_json(record.summary)) if record.summary else []
 
 
 def describe_stored_results(results: dict[str, Any], limit: int = 25) -> list[str]:

@@ -51,6 +51,12 @@ class Summary:
     duplicates: dict[str, Any] = field(default_factory=dict)
     managers: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Summary:
+        """Back from ``as_json()`` (as kept in a run record)."""
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**fields, blank_lines=int(data.get("blankLines", 0)))
+
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["blankLines"] = data.pop("blank_lines")

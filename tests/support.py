@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,18 @@ def microsoft_fixture(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"Microsoft's sample {relative} is not here: ../shared/fixtures is only in the dev workspace")
     return path
+
+
+@contextmanager
+def running(emulators: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Starts every emulator of the dict, yields it, and stops them all whatever happens."""
+    for emulator in emulators.values():
+        emulator.start()
+    try:
+        yield emulators
+    finally:
+        for emulator in emulators.values():
+            emulator.stop()
 
 
 def minimal_profile(**attributes: Any) -> Profile:

@@ -19,11 +19,11 @@ from connectors.changes import (
     successfactors_delta,
     supports_changes,
 )
+from emulators import hrms
 from provisioning.json_source import JsonSource
 from provisioning.pipeline import Reject, plan_run
 from provisioning.profiles import load_profile
 
-hrms = pytest.importorskip("emulators.hrms")
 HrmsEmulator = hrms.HrmsEmulator
 
 REGISTRY = load_registry()

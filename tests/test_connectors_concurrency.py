@@ -14,10 +14,12 @@ import pytest
 from connectors import ConnectorError, FetchReport, PagingSpec, fetch_records, load_registry
 from connectors import fetch as fetch_module
 from connectors.paging import Page, Pager
+from emulators import hrms
 from provisioning.retry import RetryPolicy
+from tests.support import running
 
-hrms = pytest.importorskip("emulators.hrms")
 HrmsEmulator = hrms.HrmsEmulator
+
 
 REGISTRY = load_registry()
 WORKERS = 23
@@ -38,14 +40,8 @@ def _loopback_http(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def emulators() -> Iterator[dict[str, Any]]:
-    started = {v: HrmsEmulator(v, workers=WORKERS, max_page_size=5) for v in VENDORS}
-    for emulator in started.values():
-        emulator.start()
-    try:
+    with running({v: HrmsEmulator(v, workers=WORKERS, max_page_size=5) for v in VENDORS}) as started:
         yield started
-    finally:
-        for emulator in started.values():
-            emulator.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,15 @@ import orjson
 import pytest
 
 from connectors import AuthSpec, ConnectorError, FetchReport, fetch_records, load_registry
+from emulators import hrms
 from provisioning.json_source import JsonSource
 from provisioning.pipeline import Reject, plan_run
 from provisioning.profiles import load_profile
 from provisioning.retry import RetryPolicy
+from tests.support import running
 
-hrms = pytest.importorskip("emulators.hrms")
 HrmsEmulator = hrms.HrmsEmulator
+
 
 REGISTRY = load_registry()
 VENDORS = ("workday", "workday-raas", "successfactors", "bamboohr", "adp", "oracle-hcm")
@@ -31,14 +33,10 @@ def _loopback_http(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def emulators() -> Iterator[dict[str, Any]]:
-    started = {v: HrmsEmulator(v, workers=WORKERS, max_page_size=int(SMALL_PAGE.get(v, 100))) for v in VENDORS}
-    for emulator in started.values():
-        emulator.start()
-    try:
+    with running(
+        {v: HrmsEmulator(v, workers=WORKERS, max_page_size=int(SMALL_PAGE.get(v, 100))) for v in VENDORS}
+    ) as started:
         yield started
-    finally:
-        for emulator in started.values():
-            emulator.stop()
 
 
 def _config(emulator: Any, **extra: Any) -> dict[str, Any]:
