@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 schema: $(STAMP)
-	$(PY) -c "import json; from provisioning.profile import profile_json_schema; print(json.dumps(profile_json_schema(), indent=2))" > mappings/profile.schema.json
+	$(PY) -c "import json; from provisioning.core.mapping.profile import profile_json_schema; print(json.dumps(profile_json_schema(), indent=2))" > mappings/profile.schema.json
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -14,11 +14,11 @@ from functools import lru_cache
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
-from provisioning.blob_intake import provision_dropped_blob
-from provisioning.fanout import Fanout
-from provisioning.hrms_schedule import run_scheduled_pulls
-from provisioning.http_api import Api, ApiRequest, ApiResponse, handle
-from provisioning.services import Services
+from provisioning.doors.http.api import Api, ApiRequest, ApiResponse, handle
+from provisioning.engine.dropped_files import provision_dropped_blob
+from provisioning.engine.fanout import Fanout
+from provisioning.engine.scheduled_pulls import run_scheduled_pulls
+from provisioning.engine.services import Services
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("function_app")

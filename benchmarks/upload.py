@@ -28,13 +28,13 @@ from pathlib import Path
 
 from emulators.entra import EntraEmulator, max_in_window
 from provisioning import CsvSource, plan_run
-from provisioning.bulk import BulkRequest
-from provisioning.credentials import EmulatorCredential
-from provisioning.graph_client import BatchOutcome, GraphClient
-from provisioning.graph_endpoint import parse_bulk_upload_url
-from provisioning.pipeline import Reject
-from provisioning.profiles import load_profile
-from provisioning.retry import RetryPolicy
+from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.plan.bulk import BulkRequest
+from provisioning.core.plan.pipeline import Reject
+from provisioning.core.retry import RetryPolicy
+from provisioning.entra.credentials import EmulatorCredential
+from provisioning.entra.graph_client import BatchOutcome, GraphClient
+from provisioning.entra.graph_endpoint import parse_bulk_upload_url
 
 from . import Options, Outcome, say
 from .generate import write_workers_csv

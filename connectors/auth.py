@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from provisioning.errors import ProvisioningError
+from provisioning.core.errors import ProvisioningError
 
 from .definition import AuthSpec
 

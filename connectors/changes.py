@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 import httpx
 
-from provisioning.retry import RetryPolicy
+from provisioning.core.retry import RetryPolicy
 
 from .definition import ConnectorDefinition, PagingSpec, RequestSpec
 from .fetch import DEFAULT_TIMEOUT, ConnectorError, FetchReport, FetchStream, _Pull, fetch_records

@@ -4,7 +4,8 @@
 stays at one page. With ``concurrency`` N > 1 and a paging style whose next request is known before
 the current page arrives (offset, page, odata), up to N pages are asked for at once from a small
 thread pool; records still come out strictly in page order and at most N pages are held. Link and
-token styles stay one page at a time. Retries follow ``provisioning.retry.RetryPolicy``; errors are ``ConnectorError``s
+token styles stay one page at a time. Retries follow ``provisioning.core.retry.RetryPolicy``;
+errors are ``ConnectorError``s
 that name the connector, the URL path (never the query string) and the status, with every secret
 config value blanked out.
 """
@@ -27,8 +28,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from provisioning.errors import ProvisioningError
-from provisioning.retry import RetryPolicy, parse_retry_after
+from provisioning.core.errors import ProvisioningError
+from provisioning.core.retry import RetryPolicy, parse_retry_after
 
 from .auth import TokenError, build_auth
 from .definition import AuthSpec, ConnectorDefinition

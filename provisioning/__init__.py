@@ -4,13 +4,13 @@ The pure pipeline (reading, mapping, validation, ordering, chunking) is importab
 Azure or HTTP dependency; the doors (CLI, Function App) and edges (Graph, storage) build on it.
 """
 
-from .bulk import MAX_OPERATIONS, BulkRequest
-from .csv_source import CsvSource
-from .errors import ProfileError, ProvisioningError, RowError, SourceError
-from .json_source import JsonSource
-from .pipeline import Plan, Reject, Summary, plan_run
-from .profile import Profile
-from .profiles import load_profile, parse_profile
+from provisioning.core.errors import ProfileError, ProvisioningError, RowError, SourceError
+from provisioning.core.mapping.profile import Profile
+from provisioning.core.mapping.profiles import load_profile, parse_profile
+from provisioning.core.plan.bulk import MAX_OPERATIONS, BulkRequest
+from provisioning.core.plan.pipeline import Plan, Reject, Summary, plan_run
+from provisioning.core.read.csv_source import CsvSource
+from provisioning.core.read.json_source import JsonSource
 
 __all__ = [
     "MAX_OPERATIONS",

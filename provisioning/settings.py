@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import ProvisioningError
-from .pacing import parse_rate
+from provisioning.core.errors import ProvisioningError
+from provisioning.entra.pacing import parse_rate
 
 AuthMode = Literal["auto", "managed-identity", "certificate", "secret", "cli", "default"]
 

@@ -30,7 +30,7 @@ from azure.storage.blob import ContainerClient
 from azure.storage.queue import QueueClient
 
 from provisioning.settings import Settings
-from provisioning.storage import StorageClients
+from provisioning.state.storage import StorageClients
 
 ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = ROOT / "node_modules" / ".bin" / "azurite"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulators.entra import EntraEmulator
-from provisioning.storage import StorageClients
+from provisioning.state.storage import StorageClients
 from tests.azurite import Azurite, StorageSandbox
 
 

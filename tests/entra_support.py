@@ -11,9 +11,9 @@ import httpx
 from azure.core.credentials import AccessToken
 
 from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
-from provisioning.graph_client import GraphClient
-from provisioning.graph_endpoint import parse_bulk_upload_url
-from provisioning.retry import RetryPolicy
+from provisioning.core.retry import RetryPolicy
+from provisioning.entra.graph_client import GraphClient
+from provisioning.entra.graph_endpoint import parse_bulk_upload_url
 
 
 class CountingCredential:

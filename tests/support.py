@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from provisioning import CsvSource, Plan, Reject, plan_run
-from provisioning.profile import Profile
-from provisioning.profiles import load_profile
+from provisioning.core.mapping.profile import Profile
+from provisioning.core.mapping.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = Path(__file__).resolve().parent / "samples"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from provisioning import CsvSource, parse_profile
-from provisioning.automap import normalise, suggest_profile
+from provisioning.core.mapping.automap import normalise, suggest_profile
 from tests.support import microsoft_fixture
 
 

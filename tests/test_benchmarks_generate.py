@@ -12,7 +12,7 @@ import pytest
 from benchmarks.baseline import ENTERPRISE
 from benchmarks.baseline import run as run_baseline
 from benchmarks.generate import COLUMNS, write_workers_csv
-from provisioning.cli import main as provisioning_main
+from provisioning.doors.cli.main import main as provisioning_main
 
 ROWS = 203
 

@@ -19,7 +19,10 @@ from azure.storage.queue import QueueClient
 import tests.azurite
 from emulators.entra import EntraEmulator
 from provisioning import CsvSource, load_profile
-from provisioning.blob_store import (
+from provisioning.core.runs import BatchRecord, RunRecord, new_run_id
+from provisioning.engine.runner import Runner, RunOptions
+from provisioning.settings import Settings, SettingsError, load_settings
+from provisioning.state.blob import (
     BlobRunStore,
     ConcurrentUpdate,
     create_marker,
@@ -28,11 +31,8 @@ from provisioning.blob_store import (
     update_json,
     write_json,
 )
-from provisioning.run_store import LocalRunStore, RunNotFound, RunStore
-from provisioning.runner import Runner, RunOptions
-from provisioning.runs import BatchRecord, RunRecord, new_run_id
-from provisioning.settings import Settings, SettingsError, load_settings
-from provisioning.storage import StorageClients
+from provisioning.state.local import LocalRunStore, RunNotFound, RunStore
+from provisioning.state.storage import StorageClients
 from tests.azurite import ACCOUNT_KEY, Azurite, AzuriteError, StorageSandbox
 from tests.entra_support import FakeSleep, client_for
 from tests.support import ROOT

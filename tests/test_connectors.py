@@ -36,8 +36,8 @@ from connectors.auth import TokenError
 from connectors.extract import compile_expression
 from connectors.paging import Page, Pager, PagingError
 from connectors.registry import BUILTIN_IDS
-from provisioning.profiles import load_profile
-from provisioning.retry import RetryPolicy
+from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.retry import RetryPolicy
 
 # ---- definitions and registry -------------------------------------------------------------------------
 

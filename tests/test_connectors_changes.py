@@ -20,9 +20,9 @@ from connectors.changes import (
     supports_changes,
 )
 from emulators import hrms
-from provisioning.json_source import JsonSource
-from provisioning.pipeline import Reject, plan_run
-from provisioning.profiles import load_profile
+from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.plan.pipeline import Reject, plan_run
+from provisioning.core.read.json_source import JsonSource
 
 HrmsEmulator = hrms.HrmsEmulator
 

@@ -15,7 +15,7 @@ from connectors import ConnectorError, FetchReport, PagingSpec, fetch_records, l
 from connectors import fetch as fetch_module
 from connectors.paging import Page, Pager
 from emulators import hrms
-from provisioning.retry import RetryPolicy
+from provisioning.core.retry import RetryPolicy
 from tests.support import running
 
 HrmsEmulator = hrms.HrmsEmulator

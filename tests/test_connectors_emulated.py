@@ -11,10 +11,10 @@ import pytest
 
 from connectors import AuthSpec, ConnectorError, FetchReport, fetch_records, load_registry
 from emulators import hrms
-from provisioning.json_source import JsonSource
-from provisioning.pipeline import Reject, plan_run
-from provisioning.profiles import load_profile
-from provisioning.retry import RetryPolicy
+from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.plan.pipeline import Reject, plan_run
+from provisioning.core.read.json_source import JsonSource
+from provisioning.core.retry import RetryPolicy
 from tests.support import running
 
 HrmsEmulator = hrms.HrmsEmulator

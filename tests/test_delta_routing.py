@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from provisioning import ProfileError
-from provisioning.delta import DeltaFilter, SourceState, forget, remember_accepted, safety_check
-from provisioning.routing import parse_routes, profile_for, source_key
+from provisioning.core.plan.delta import DeltaFilter, SourceState, forget, remember_accepted, safety_check
+from provisioning.core.plan.routing import parse_routes, profile_for, source_key
 from tests.support import minimal_profile, operations, run_plan
 
 CSV = "id,user,status,boss\n1,a,Active,\n2,b,Active,1\n3,c,Active,1\n"

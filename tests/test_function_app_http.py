@@ -9,7 +9,7 @@ import azure.functions as func
 import pytest
 
 from emulators.entra import EntraEmulator
-from provisioning.http_api import OPENAPI_FILE
+from provisioning.doors.http.api import OPENAPI_FILE
 from tests.azurite import StorageSandbox
 from tests.functions_support import FUNCTIONS, FunctionHost, host_for
 from tests.support import ROOT

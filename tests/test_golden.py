@@ -11,7 +11,7 @@ import re
 import orjson
 import pytest
 
-from provisioning.bulk import BULK_REQUEST_SCHEMA, MAX_OPERATIONS
+from provisioning.core.plan.bulk import BULK_REQUEST_SCHEMA, MAX_OPERATIONS
 from tests.support import SAMPLES, microsoft_fixture, operations, run_plan
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -6,7 +6,7 @@ import httpx
 import orjson
 
 from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
-from provisioning.bulk import BulkRequest, operation, request_body
+from provisioning.core.plan.bulk import BulkRequest, operation, request_body
 from tests.entra_support import CountingCredential, FakeSleep, client_for
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.graph_endpoint import EndpointError, parse_bulk_upload_url
+from provisioning.entra.graph_endpoint import EndpointError, parse_bulk_upload_url
 
 JOB = "API2AAD.ded4600b620e486eb6f18b4fc7166a5f.30242ce7-13d1-4d46-9cf1-a4fe5dcee2da"
 SP = "995aed29-05e3-4f1a-883e-f17b023d5c81"

@@ -16,7 +16,7 @@ from azure.functions.timer import TimerRequest
 from emulators.entra import EntraEmulator
 from emulators.hrms import HrmsEmulator
 from provisioning import ProfileError
-from provisioning.hrms import LocalTokenStore, resolve_settings
+from provisioning.hr.connector_source import LocalTokenStore, resolve_settings
 from provisioning.settings import SettingsError
 from tests.azurite import StorageSandbox
 from tests.functions_support import FunctionHost, call, host_for
@@ -106,7 +106,7 @@ def test_cli_preview_and_run_from_an_hr_system(tmp_path: Path) -> None:
 
 
 def test_an_unknown_connector_is_named() -> None:
-    from provisioning.hrms import connector_source
+    from provisioning.hr.connector_source import connector_source
 
     with pytest.raises(ProfileError, match="connector 'peoplesoft' not found"):
         connector_source("peoplesoft", {})

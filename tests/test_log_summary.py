@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioning.log_query import MAX_TOP, poll_delays, provisioning_log_filter, provisioning_log_params
-from provisioning.log_summary import LogCollector, RecordOutcome, RunResults, describe_results, summarise
+from provisioning.core.results.log_query import MAX_TOP, poll_delays, provisioning_log_filter, provisioning_log_params
+from provisioning.core.results.log_summary import LogCollector, RecordOutcome, RunResults, describe_results, summarise
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "fixtures/microsoft/graph/provisioning-logs-sample.json"
 JOB = "API2AAD.ded4600b620e486eb6f18b4fc7166a5f.30242ce7-13d1-4d46-9cf1-a4fe5dcee2da"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from provisioning import CsvSource, JsonSource, ProfileError, RowError
-from provisioning.mapper import UserMapper
-from provisioning.profile import CORE_SCHEMA, ENTERPRISE_SCHEMA
+from provisioning.core.mapping.mapper import UserMapper
+from provisioning.core.mapping.profile import CORE_SCHEMA, ENTERPRISE_SCHEMA
 from tests.support import minimal_profile
 
 NS = "urn:ietf:params:scim:schemas:extension:contoso:1.0:User"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioning.ordering import NO_MANAGER, manager_levels, send_order
+from provisioning.core.plan.ordering import NO_MANAGER, manager_levels, send_order
 
 
 def test_levels_follow_the_reporting_line() -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from provisioning.pacing import SlidingWindowPacer, parse_rate
-from provisioning.retry import RetryPolicy, parse_retry_after
+from provisioning.core.retry import RetryPolicy, parse_retry_after
+from provisioning.entra.pacing import SlidingWindowPacer, parse_rate
 
 
 class FakeTime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provisioning import MAX_OPERATIONS, CsvSource, JsonSource, plan_run
-from provisioning.bulk import bulk_id, checked_batch_size, request_body
+from provisioning.core.plan.bulk import bulk_id, checked_batch_size, request_body
 from tests.support import minimal_profile, operations, run_plan, sent_ids
 
 HEADER = "id,user,status,boss"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from provisioning import ProfileError, load_profile, parse_profile
-from provisioning.profile import profile_json_schema
-from provisioning.profiles import MAPPINGS_DIR, available_profiles
+from provisioning.core.mapping.profile import profile_json_schema
+from provisioning.core.mapping.profiles import MAPPINGS_DIR, available_profiles
 from tests.support import ROOT
 
 BASE = {"externalId": "id", "userName": "u", "active": {"constant": True}}

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioning import CsvSource, Reject, plan_run
-from provisioning.profile import ENTERPRISE_SCHEMA
+from provisioning.core.mapping.profile import ENTERPRISE_SCHEMA
 from tests.support import minimal_profile, operations, run_plan
 
 IDS = st.sampled_from([str(i) for i in range(40)])

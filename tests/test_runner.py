@@ -13,9 +13,9 @@ import pytest
 
 from emulators.entra import DEFAULT_SP, EntraEmulator
 from provisioning import CsvSource, load_profile
-from provisioning.profile import Profile
-from provisioning.run_store import LocalRunStore
-from provisioning.runner import Runner, RunOptions
+from provisioning.core.mapping.profile import Profile
+from provisioning.engine.runner import Runner, RunOptions
+from provisioning.state.local import LocalRunStore
 from tests.entra_support import FakeSleep, client_for
 from tests.support import ROOT, minimal_profile
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from emulators.entra_schema import SCHEMA_VARIANTS, default_schema
 from emulators.entra_schema_check import check_schema
-from provisioning.profile import Profile
-from provisioning.profiles import load_profile
-from provisioning.schema_sync import (
+from provisioning.core.mapping.profile import Profile
+from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.schema.sync import (
     SchemaPlan,
     SchemaSyncError,
     plan_schema_sync,

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from provisioning.profile import CORE_SCHEMA, ENTERPRISE_SCHEMA
+from provisioning.core.mapping.profile import CORE_SCHEMA, ENTERPRISE_SCHEMA
 from tests.support import microsoft_fixture, minimal_profile, operations, run_plan
 
 SCIM_TYPES = {str: "string", bool: "boolean", dict: "complex", list: "complex"}

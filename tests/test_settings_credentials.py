@@ -13,7 +13,7 @@ from azure.identity import (
     ManagedIdentityCredential,
 )
 
-from provisioning.credentials import build_credential, resolve_auth_mode
+from provisioning.entra.credentials import build_credential, resolve_auth_mode
 from provisioning.settings import Settings, SettingsError, load_settings
 
 SECRET = "s3cr3t-value-never-shown"

@@ -6,8 +6,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from provisioning import RowError
-from provisioning.profile import Transform
-from provisioning.transforms import compile_transform, fold_diacritics, to_boolean, to_datetime, to_integer
+from provisioning.core.mapping.profile import Transform
+from provisioning.core.mapping.transforms import compile_transform, fold_diacritics, to_boolean, to_datetime, to_integer
 
 _adapter: TypeAdapter[Transform] = TypeAdapter(Transform)
 

@@ -1,0 +1,253 @@
+"""Reading CSV exports as a stream: encoding and delimiter detection, strict decoding, exact line numbers.
+
+Memory stays flat whatever the file size: bytes are read in blocks cut at line ends, each block is
+decoded strictly (so a bad byte is reported with its line, never replaced), and rows are handed on
+one at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import operator
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from provisioning.core.errors import RowError, SourceError
+from provisioning.core.read.records import Getter, NumberedRecord
+
+_BLOCK_SIZE = 1 << 16
+_DELIMITERS = (",", ";", "\t", "|")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+
+CsvInput = str | Path | bytes | IO[bytes]
+
+
+def detect_encoding(head: bytes, named: str | None = None) -> tuple[str, int]:
+    """The codec to decode with and the length of the byte-order mark to skip.
+
+    A BOM decides by itself (UTF-8, UTF-16, UTF-32); without one the file is UTF-8 unless the caller
+    names another encoding. A named UTF-16/32 without byte order takes it from the BOM.
+    """
+    bom_codec, bom_length = next(((c, len(b)) for b, c in _BOMS if head.startswith(b)), (None, 0))
+    if named is None:
+        return bom_codec or "utf-8", bom_length
+    try:
+        canonical = codecs.lookup(named).name
+    except LookupError as exc:
+        raise SourceError("encoding", f"unknown encoding {named!r}") from exc
+    if canonical in ("utf-16", "utf-32"):
+        if bom_codec and bom_codec.startswith(canonical):
+            return bom_codec, bom_length
+        return canonical + "-le", 0
+    if canonical in ("utf-8", "utf-8-sig") and bom_codec == "utf-8":
+        return "utf-8", bom_length
+    return canonical, 0
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The delimiter used most often outside quotes in the header line (comma when none is)."""
+    unquoted = _QUOTED.sub("", header_line)
+    counts = [(unquoted.count(d), -i, d) for i, d in enumerate(_DELIMITERS)]
+    best = max(counts)
+    return best[2] if best[0] > 0 else ","
+
+
+class CsvSource:
+    """A CSV file, stream or byte string, as a single-pass ``RecordSource`` of ``list[str]`` rows."""
+
+    line_label = "line"
+
+    def __init__(
+        self,
+        data: CsvInput,
+        *,
+        name: str | None = None,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+    ) -> None:
+        self.name = name or _default_name(data)
+        self._data = data
+        self._named_encoding = encoding
+        self._named_delimiter = DELIMITER_NAMES.get(delimiter or "", delimiter)
+        if self._named_delimiter is not None and len(self._named_delimiter) != 1:
+            raise SourceError(self.name, f"delimiter must be one character, not {delimiter!r}")
+        self._encoding = ""
+        self._delimiter = ""
+        self.blank_lines = 0
+        self._header: list[str] | None = None
+        self._index: dict[str, int] = {}
+        self._rows: Iterator[list[str]] | None = None
+        self._reader: Any = None
+        self._stream: IO[bytes] | None = None
+
+    @property
+    def encoding(self) -> str:
+        """The codec the file is decoded with (detected unless named)."""
+        self._open()
+        return self._encoding
+
+    @property
+    def delimiter(self) -> str:
+        """The field delimiter (detected from the header line unless named)."""
+        self._open()
+        return self._delimiter
+
+    @property
+    def fields(self) -> list[str]:
+        self._open()
+        assert self._header is not None
+        return list(self._header)
+
+    def column_index(self, field: str) -> int:
+        """The position of ``field`` in each row; a column the header lacks is a file-level error."""
+        self._open()
+        if field not in self._index:
+            raise SourceError(self.name, f"column {field!r} is not in the header (columns: {', '.join(self.fields)})")
+        return self._index[field]
+
+    def getter(self, field: str) -> Getter:
+        return operator.itemgetter(self.column_index(field))
+
+    def records(self) -> Iterator[NumberedRecord]:
+        self._open()
+        assert self._rows is not None and self._header is not None
+        width = len(self._header)
+        reader = self._reader
+        last_line = reader.line_num
+        rows = 0
+        try:
+            for fields in self._rows:
+                start, last_line = last_line + 1, reader.line_num
+                if not fields:
+                    self.blank_lines += 1
+                    continue
+                rows += 1
+                if len(fields) != width:
+                    error = RowError(f"{len(fields)} fields where the header has {width}", field="(row)")
+                    error.record = fields
+                    yield start, error
+                else:
+                    yield start, fields
+        except csv.Error as exc:
+            raise SourceError(self.name, f"not readable as CSV: {exc}", line=reader.line_num + 1) from exc
+        finally:
+            self.close()
+        if rows == 0:
+            raise SourceError(self.name, "has a header but no data rows")
+
+    def close(self) -> None:
+        if self._stream is not None and isinstance(self._data, str | Path):
+            self._stream.close()
+        self._stream = None
+
+    def _open(self) -> None:
+        if self._header is not None:
+            return
+        stream = self._stream = _open_binary(self._data, self.name)
+        head = stream.read(4)
+        self._encoding, bom_length = detect_encoding(head, self._named_encoding)
+        lines = _decoded_lines(head[bom_length:], stream, self._encoding, self.name)
+        first = next(lines, None)
+        while first is not None and not first.strip():
+            first = next(lines, None)
+        if first is None:
+            raise SourceError(self.name, "is empty: a header row is required")
+        self._delimiter = self._named_delimiter or detect_delimiter(first)
+        reader = self._reader = csv.reader(itertools.chain([first], lines), delimiter=self._delimiter)
+        header = [name.strip() for name in next(reader)]
+        self._header = _checked_header(header, self.name)
+        self._index = {name: i for i, name in enumerate(self._header)}
+        self._rows = reader
+
+
+def _checked_header(header: list[str], source: str) -> list[str]:
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise SourceError(source, f"column {position} of the header has no name", line=1)
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            raise SourceError(source, f"the header names {name!r} twice (columns {seen[name]} and {position})", line=1)
+        seen[name] = position
+    return header
+
+
+def _default_name(data: CsvInput) -> str:
+    if isinstance(data, str | Path):
+        return str(data)
+    return getattr(data, "name", None) or "input"
+
+
+def _open_binary(data: CsvInput, name: str) -> IO[bytes]:
+    if isinstance(data, bytes):
+        return io.BytesIO(data)
+    if isinstance(data, str | Path):
+        try:
+            return open(data, "rb")
+        except OSError as exc:
+            raise SourceError(name, f"cannot be opened: {exc.strerror}") from exc
+    return data
+
+
+def _decoded_lines(head: bytes, stream: IO[bytes], encoding: str, source: str) -> Iterator[str]:
+    """Text lines (ends kept) decoded strictly block by block, each block cut after a line end."""
+    newline = "\n".encode(encoding)
+    unit = len(newline)
+    pending = head
+    lines_before = 0
+    while True:
+        chunk = stream.read(_BLOCK_SIZE)
+        pending += chunk
+        if chunk:
+            cut = _end_of_last_line(pending, newline, unit)
+            if cut == 0:
+                continue
+            block, pending = pending[:cut], pending[cut:]
+        else:
+            block, pending = pending, b""
+        if not block:
+            return
+        try:
+            text = block.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = lines_before + block.count(newline, 0, exc.start) + 1
+            bad = block[exc.start : exc.end].hex(" ")
+            raise SourceError(
+                source,
+                f"bytes {bad} are not valid {encoding}; save the file as UTF-8 or name its encoding "
+                "(--encoding cp1252, or 'encoding' in the mapping profile)",
+                line=line,
+            ) from exc
+        if "\x00" in text:
+            line = lines_before + text.count("\n", 0, text.index("\x00")) + 1
+            raise SourceError(
+                source,
+                "contains NUL characters: is it a UTF-16 file without a byte-order mark? "
+                "Name its encoding (--encoding utf-16)",
+                line=line,
+            )
+        lines_before += block.count(newline)
+        yield from io.StringIO(text, newline="")
+        if not chunk:
+            return
+
+
+def _end_of_last_line(buffer: bytes, newline: bytes, unit: int) -> int:
+    """Offset just after the last newline that starts on a character boundary (0 if none)."""
+    position = buffer.rfind(newline)
+    while position >= 0 and position % unit:
+        position = buffer.rfind(newline, 0, position)
+    return position + len(newline) if position >= 0 else 0

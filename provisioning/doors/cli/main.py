@@ -1,0 +1,152 @@
+"""``python -m provisioning``: auto-map, validate and preview worker files (and, later, send them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from provisioning.core.errors import ProfileError, ProvisioningError, SourceError
+from provisioning.core.mapping.automap import suggest_profile
+from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.plan.bulk import MAX_OPERATIONS
+from provisioning.core.plan.pipeline import Plan, Reject, plan_run
+from provisioning.core.plan.reports import RejectsCsv, describe_reject, describe_summary
+from provisioning.doors.cli.connectors import add_commands as add_connector_commands
+from provisioning.doors.cli.entra import add_commands as add_entra_commands
+from provisioning.doors.cli.progress import Progress
+from provisioning.engine.sources import open_source, source_from_args
+
+EXIT_OK, EXIT_REJECTS, EXIT_SOURCE_ERROR = 0, 1, 2
+_LISTED_REJECTS = 50
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (SourceError, ProfileError, ProvisioningError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_SOURCE_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m provisioning",
+        description="Turn HR worker records into Microsoft Entra inbound provisioning (SCIM bulk) requests.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    automap = commands.add_parser("automap", help="suggest a mapping profile from a file's fields")
+    _source_arguments(automap)
+    automap.add_argument("--name", default="suggested", help="name of the suggested profile")
+    automap.set_defaults(handler=_automap)
+
+    validate = commands.add_parser("validate", help="map and validate; print the summary and rejects")
+    _build_arguments(validate)
+    validate.set_defaults(handler=_validate)
+
+    preview = commands.add_parser("preview", help="write the exact bulk requests, rejects and summary")
+    _build_arguments(preview)
+    preview.add_argument("--out", required=True, type=Path, help="folder for bulk-NNNN.json and reports")
+    preview.set_defaults(handler=_preview)
+
+    add_entra_commands(commands, _build_arguments)
+    add_connector_commands(commands)
+    return parser
+
+
+def _source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SOURCE", help="CSV file, JSON/JSON lines file, or - for stdin")
+    parser.add_argument("--encoding", help="encoding of a CSV without BOM (default UTF-8), e.g. cp1252")
+    parser.add_argument("--delimiter", help="CSV delimiter: , ; tab | (detected by default)")
+    parser.add_argument(
+        "--connector-config", metavar="FILE", help="with SOURCE hrms:ID: the connector's configuration (JSON)"
+    )
+
+
+def _build_arguments(parser: argparse.ArgumentParser) -> None:
+    _source_arguments(parser)
+    parser.add_argument("--mapping", required=True, metavar="PROFILE", help="profile path or name in mappings/")
+    parser.add_argument(
+        "--batch-size", type=int, default=MAX_OPERATIONS, help=f"operations per request (1-{MAX_OPERATIONS})"
+    )
+
+
+def _automap(args: argparse.Namespace) -> int:
+    source = open_source(
+        args.source, encoding=args.encoding, delimiter=args.delimiter, connector_config=args.connector_config
+    )
+    suggestion = suggest_profile(source.fields, name=args.name)
+    print(json.dumps(suggestion.profile, indent=2, ensure_ascii=False))
+    for field, target in suggestion.matched.items():
+        print(f"mapped {field} -> {target}", file=sys.stderr)
+    if suggestion.unmatched:
+        print(f"not mapped: {', '.join(suggestion.unmatched)}", file=sys.stderr)
+    for note in suggestion.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _plan(args: argparse.Namespace, on_reject: RejectsCsv | None = None) -> tuple[Plan, list[Reject]]:
+    profile = load_profile(args.mapping)
+    source = source_from_args(args, profile)
+    listed: list[Reject] = []
+
+    def collect(reject: Reject) -> None:
+        if on_reject is not None:
+            on_reject(reject)
+        if len(listed) < _LISTED_REJECTS:
+            listed.append(reject)
+
+    if args.batch_size < 1 or args.batch_size > MAX_OPERATIONS:
+        raise ProfileError(f"--batch-size must be between 1 and {MAX_OPERATIONS}, not {args.batch_size}")
+    progress = Progress("reading")
+    plan = plan_run(source, profile, on_reject=collect, batch_size=args.batch_size, progress=progress)
+    progress.done()
+    _print_report(plan, listed, source.line_label)
+    return plan, listed
+
+
+def _print_report(plan: Plan, listed: list[Reject], line_label: str) -> None:
+    for line in describe_summary(plan.summary):
+        print(line)
+    for reject in listed:
+        print("  rejected " + describe_reject(reject, line_label))
+    if plan.summary.rejected > len(listed):
+        print(f"  ... and {plan.summary.rejected - len(listed)} more rejected")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    plan, _ = _plan(args)
+    plan.close()
+    return EXIT_REJECTS if plan.summary.rejected else EXIT_OK
+
+
+def _preview(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "rejects.csv", "w", newline="", encoding="utf-8") as rejects_file:
+        plan, _ = _plan(args, RejectsCsv(rejects_file))
+    progress = Progress("writing")
+    written = 0
+    for request in plan.requests():
+        (out / request.file_name).write_bytes(request.body)
+        written += len(request.external_ids)
+        if request.number % 200 == 0:
+            progress(written)
+    progress.done()
+    # Files of an earlier, longer preview would be mistaken for part of this one. They are removed
+    # only now, since overwriting a file is much cheaper than creating it again.
+    for stale in out.glob("bulk-*.json"):
+        number = stale.stem.removeprefix("bulk-")
+        if not number.isdigit() or int(number) > plan.summary.requests:
+            stale.unlink()
+    summary = plan.summary.as_json()
+    (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    print(f"wrote {plan.summary.requests} requests, rejects.csv and summary.json to {out}")
+    return EXIT_REJECTS if plan.summary.rejected else EXIT_OK

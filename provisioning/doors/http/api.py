@@ -1,0 +1,343 @@
+"""The HTTP API's handlers: a request in plain terms in, a JSON answer out.
+
+``function_app.py`` turns an ``azure.functions.HttpRequest`` into an ``ApiRequest`` and the ``ApiResponse``
+back; everything else is here. Every error is an answer with a JSON reason (4xx for what the caller can
+fix), never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from provisioning.core.errors import ProfileError, ProvisioningError, SourceError
+from provisioning.core.mapping.automap import suggest_profile
+from provisioning.core.plan.pipeline import Reject, plan_run
+from provisioning.core.read.csv_source import CsvSource
+from provisioning.core.read.json_source import JsonSource
+from provisioning.core.read.records import RecordSource
+from provisioning.core.results.log_query import provisioning_log_params
+from provisioning.core.results.log_summary import summarise_everyone
+from provisioning.core.runs import new_run_id
+from provisioning.engine.fanout import Fanout
+from provisioning.engine.services import Services
+from provisioning.entra.graph_client import GraphError
+from provisioning.hr.connector_source import resolve_settings
+from provisioning.settings import SettingsError
+from provisioning.state.local import RunNotFound
+
+log = logging.getLogger("provisioning.http")
+
+OPENAPI_FILE = Path(__file__).with_name("openapi.json")
+LISTED_REJECTS = 1000
+_RUN_SUMMARY_FIELDS = {
+    "runId",
+    "trigger",
+    "source",
+    "profile",
+    "status",
+    "message",
+    "createdAt",
+    "finishedAt",
+    "counts",
+}
+_CSV_TYPES = ("text/csv", "text/plain", "application/csv", "text/tab-separated-values")
+_JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl")
+
+
+@dataclass
+class ApiRequest:
+    method: str
+    params: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    """Lower-case names."""
+    body: bytes = b""
+    route: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json_bytes(self) -> bytes:
+        return orjson.dumps(self.body, option=orjson.OPT_NON_STR_KEYS)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+def error(status: int, code: str, message: str) -> ApiResponse:
+    return ApiResponse(status, {"error": {"code": code, "message": message}})
+
+
+def handle(endpoint: Callable[[ApiRequest], ApiResponse], request: ApiRequest) -> ApiResponse:
+    """Runs an endpoint, turning every failure into an answer with a JSON reason."""
+    try:
+        return endpoint(request)
+    except ApiError as exc:
+        return error(exc.status, exc.code, exc.message)
+    except SourceError as exc:
+        return error(400, "InvalidSource", str(exc))
+    except ProfileError as exc:
+        status = 404 if "not found" in str(exc) else 400
+        return error(status, "UnknownProfile" if status == 404 else "InvalidProfile", str(exc))
+    except RunNotFound as exc:
+        return error(404, "RunNotFound", str(exc))
+    except SettingsError as exc:
+        return error(503, "NotConfigured", str(exc))
+    except GraphError as exc:
+        return error(502, "GraphError", str(exc))
+    except ProvisioningError as exc:
+        return error(409, "Conflict", str(exc))
+    except Exception:  # the caller gets an id to quote, the log gets the trace
+        incident = uuid.uuid4().hex[:12]
+        log.exception("unexpected error in the HTTP API (incident %s)", incident)
+        return error(500, "InternalError", f"an unexpected error occurred; quote incident {incident}")
+
+
+class Api:
+    """The endpoints, bound to the app's services (built on first use by the caller)."""
+
+    def __init__(self, services: Callable[[], Services]) -> None:
+        self._services = services
+
+    @property
+    def services(self) -> Services:
+        return self._services()
+
+    def fanout(self) -> Fanout:
+        return Fanout(self.services)
+
+    # ---- building and sending ----------------------------------------------------------------------
+
+    def preview(self, request: ApiRequest) -> ApiResponse:
+        profile_name = _required(request, "mapping")
+        source = self._source(request)
+        profile = self.services.profiles.load(profile_name)
+        rejects: list[Reject] = []
+        plan = plan_run(source, profile, on_reject=rejects.append, batch_size=self.services.settings.entra_batch_size)
+        requests = [orjson.loads(r.body) for r in plan.requests()]
+        return ApiResponse(
+            200,
+            {
+                "summary": plan.summary.as_json(),
+                "rejects": [_reject_json(r) for r in rejects[:LISTED_REJECTS]],
+                "rejectsTruncated": len(rejects) > LISTED_REJECTS,
+                "requests": requests,
+            },
+        )
+
+    def provision(self, request: ApiRequest) -> ApiResponse:
+        profile_name = _required(request, "mapping")
+        dry_run = _flag(request, "dryRun")
+        source = self._source(request)
+        self.services.profiles.load(profile_name)  # an unknown profile is the caller's error: 404 before any run
+        run_id = new_run_id()
+        record = self.fanout().start(
+            source,
+            profile_name=profile_name,
+            run_id=run_id,
+            trigger="http",
+            source_key=request.params.get("source") or f"http:{profile_name}",
+            dry_run=dry_run,
+        )
+        location = f"/api/runs/{run_id}"
+        return ApiResponse(
+            202,
+            {"runId": run_id, "status": record.status, "message": record.message, "location": location},
+            {"Location": location},
+        )
+
+    def approve(self, request: ApiRequest) -> ApiResponse:
+        record = self.fanout().approve(request.route["runId"], by="http")
+        return ApiResponse(202, {"runId": record.runId, "status": record.status, "message": record.message})
+
+    # ---- reading -----------------------------------------------------------------------------------
+
+    def runs(self, request: ApiRequest) -> ApiResponse:
+        limit = _int_param(request, "limit", 50, 1, 500)
+        records = self.fanout().store.list_runs(limit)
+        return ApiResponse(
+            200,
+            {"runs": [r.model_dump(include=_RUN_SUMMARY_FIELDS) for r in records]},
+        )
+
+    def run(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, self.fanout().view(request.route["runId"]).model_dump(mode="json"))
+
+    def results(self, request: ApiRequest) -> ApiResponse:
+        record = self.fanout().view(request.route["runId"])
+        if record.results is None:
+            return ApiResponse(
+                202, {"runId": record.runId, "status": record.status, "message": "no results from the logs yet"}
+            )
+        return ApiResponse(200, {"runId": record.runId, "status": record.status, "results": record.results})
+
+    def logs(self, request: ApiRequest) -> ApiResponse:
+        text = _required(request, "since")
+        try:
+            since = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ApiError(400, "InvalidParameter", f"since={text!r} is not an ISO date-time") from None
+        if since.tzinfo is None:
+            raise ApiError(400, "InvalidParameter", "since needs a time zone, e.g. 2026-11-28T09:00:00Z")
+        client = self.services.graph()
+        params = provisioning_log_params(client.endpoint.job_id, since=since)
+        entries = [entry for page in client.provisioning_logs(params) for entry in page]
+        return ApiResponse(200, summarise_everyone(entries, since=since).as_json())
+
+    def suggest(self, request: ApiRequest) -> ApiResponse:
+        fields = self._fields_of(request)
+        suggestion = suggest_profile(fields, name=request.params.get("name") or "suggested")
+        return ApiResponse(
+            200,
+            {
+                "profile": suggestion.profile,
+                "matched": suggestion.matched,
+                "unmatched": suggestion.unmatched,
+                "notes": suggestion.notes,
+            },
+        )
+
+    def connectors(self, request: ApiRequest) -> ApiResponse:
+        from connectors.registry import load_registry, public_view
+
+        registry = load_registry(self._definitions_folder())
+        return ApiResponse(200, {"connectors": [public_view(d) for _, d in sorted(registry.items())]})
+
+    def test_connector(self, request: ApiRequest) -> ApiResponse:
+        """One small request with the configuration in the body (values may be %SETTING% references)."""
+        from connectors.fetch import test_connection
+        from connectors.registry import load_registry
+
+        registry = load_registry(self._definitions_folder())
+        connector_id = request.route["id"]
+        if connector_id not in registry:
+            raise ApiError(404, "UnknownConnector", f"connector {connector_id!r} not found")
+        body = self._checked_body(request)
+        try:
+            config = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise ApiError(400, "InvalidJson", "the body must be the connector's configuration, a JSON object")
+        lines = test_connection(registry[connector_id], resolve_settings(config))
+        return ApiResponse(200, {"connector": connector_id, "report": lines})
+
+    def _definitions_folder(self) -> Path | None:
+        folder = self.services.settings.connectors_folder
+        return Path(folder) if folder else None
+
+    @staticmethod
+    def health(request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, {"status": "ok"})
+
+    @staticmethod
+    def openapi(request: ApiRequest) -> ApiResponse:
+        return ApiResponse(200, json.loads(OPENAPI_FILE.read_text(encoding="utf-8")))
+
+    # ---- request bodies ----------------------------------------------------------------------------
+
+    def _checked_body(self, request: ApiRequest) -> bytes:
+        limit = self.services.settings.http_max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if (declared.isdigit() and int(declared) > limit) or len(request.body) > limit:
+            raise ApiError(413, "BodyTooLarge", f"the body is larger than {limit} bytes (HTTP_MAX_BODY_BYTES)")
+        if not request.body.strip():
+            raise ApiError(400, "EmptyBody", "the body is empty: send CSV (text/csv) or JSON records")
+        return request.body
+
+    def _source(self, request: ApiRequest) -> RecordSource:
+        body = self._checked_body(request)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type in _CSV_TYPES:
+            return CsvSource(body, name="request body", encoding=request.params.get("encoding") or None)
+        if content_type in _JSON_TYPES:
+            data = _json_records(body)
+            return JsonSource(data, name="request body") if data is not None else JsonSource.from_json(body)
+        raise ApiError(
+            415, "UnsupportedMediaType", f"Content-Type {content_type or '(none)'}: send text/csv or application/json"
+        )
+
+    def _fields_of(self, request: ApiRequest) -> list[str]:
+        body = self._checked_body(request)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type in _CSV_TYPES:
+            return CsvSource(body, name="request body").fields
+        if content_type in _JSON_TYPES:
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise ApiError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from None
+            if isinstance(data, dict) and isinstance(data.get("fields"), list):
+                data = data["fields"]
+            if isinstance(data, list) and all(isinstance(f, str) for f in data):
+                return list(data)
+            records = data if isinstance(data, list) else [data]
+            return JsonSource(records, name="request body").fields
+        raise ApiError(415, "UnsupportedMediaType", "send a CSV header (text/csv) or JSON field names or records")
+
+
+def _json_records(body: bytes) -> list[Any] | None:
+    """``{"records": [...]}`` as well as a bare array or JSON lines (None: let JsonSource read it)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(data, dict):
+        records = data.get("records")
+        if not isinstance(records, list):
+            raise ApiError(400, "InvalidJson", 'send a JSON array of records, or {"records": [...]}, or JSON lines')
+        return records
+    return None
+
+
+def _required(request: ApiRequest, name: str) -> str:
+    value = request.params.get(name, "").strip()
+    if not value:
+        raise ApiError(400, "MissingParameter", f"the query parameter {name!r} is required")
+    return value
+
+
+def _flag(request: ApiRequest, name: str) -> bool:
+    value = request.params.get(name, "false").strip().lower()
+    if value not in ("true", "false", "1", "0", ""):
+        raise ApiError(400, "InvalidParameter", f"{name} must be true or false")
+    return value in ("true", "1")
+
+
+def _int_param(request: ApiRequest, name: str, default: int, low: int, high: int) -> int:
+    text = request.params.get(name, "")
+    if not text:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ApiError(400, "InvalidParameter", f"{name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def _reject_json(reject: Reject) -> dict[str, Any]:
+    return {
+        "line": reject.line,
+        "externalId": reject.external_id,
+        "field": reject.field,
+        "value": reject.value,
+        "reason": reject.reason,
+    }
+
+
+__all__ = ["Api", "ApiError", "ApiRequest", "ApiResponse", "handle"]

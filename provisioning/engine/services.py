@@ -1,0 +1,77 @@
+"""The Function App's composition root: settings, storage, run store, profiles and the Graph client, built once.
+
+Nothing here runs at import: ``Services.from_settings`` is called on first use, so the Functions host
+can index the app with no setting at all, and a missing setting is an error that names it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from provisioning.core.errors import ProfileError
+from provisioning.core.mapping.profile import Profile
+from provisioning.core.mapping.profiles import load_profile, parse_profile
+from provisioning.core.retry import RetryPolicy
+from provisioning.entra.credentials import EmulatorCredential, build_credential
+from provisioning.entra.graph_client import GraphClient
+from provisioning.entra.graph_endpoint import LOOPBACK_HOSTS, parse_bulk_upload_url
+from provisioning.settings import Settings, SettingsError, load_settings
+from provisioning.state.storage import StorageClients
+
+
+class ProfileResolver:
+    """Profiles from the config container (an admin's change needs no deploy), else the bundled ``mappings/``."""
+
+    def __init__(self, storage: StorageClients, container: str) -> None:
+        self._storage = storage
+        self._container = container
+
+    def load(self, name: str) -> Profile:
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ProfileError(f"mapping profile {name!r} not found")
+        try:
+            body = self._storage.container(self._container).download_blob(f"{name}.json").readall()
+        except ResourceNotFoundError:
+            return load_profile(name)
+        return parse_profile(body, origin=f"{self._container}/{name}.json", default_name=name)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    storage: StorageClients
+    _graph: GraphClient | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Services:
+        settings = settings or load_settings()
+        return cls(settings=settings, storage=StorageClients.from_settings(settings))
+
+    @property
+    def profiles(self) -> ProfileResolver:
+        return ProfileResolver(self.storage, self.settings.hr_config_container)
+
+    def graph(self) -> GraphClient:
+        """The Graph client, built on first use (so that preview and the run list work without Entra settings)."""
+        with self._lock:
+            if self._graph is None:
+                self._graph = build_graph_client(self.settings)
+            return self._graph
+
+
+def build_graph_client(settings: Settings) -> GraphClient:
+    url = settings.entra_bulk_upload_url
+    if not url:
+        raise SettingsError(
+            "ENTRA_BULK_UPLOAD_URL is not set: copy the job's Provisioning API Endpoint from the portal"
+        )
+    endpoint = parse_bulk_upload_url(url, allow_loopback=settings.entra_allow_loopback)
+    host = endpoint.base.split("/")[2].rsplit(":", 1)[0]
+    credential = EmulatorCredential() if host in LOOPBACK_HOSTS else build_credential(settings)
+    return GraphClient(
+        endpoint, credential, rate=settings.rate, policy=RetryPolicy(max_attempts=settings.entra_max_attempts)
+    )
