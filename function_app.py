@@ -7,18 +7,19 @@ settings are read and checked the first time a function runs.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
+from provisioning.doors.composition import Services
 from provisioning.doors.http.api import Api, ApiRequest, ApiResponse, handle
 from provisioning.engine.dropped_files import provision_dropped_blob
-from provisioning.engine.fanout import Fanout
+from provisioning.engine.messages import CoordinateMessage, MalformedMessage, UploadMessage
 from provisioning.engine.scheduled_pulls import run_scheduled_pulls
-from provisioning.engine.services import Services
+from provisioning.settings import blob_trigger_source
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("function_app")
@@ -26,7 +27,7 @@ log = logging.getLogger("function_app")
 # Event Grid is required on the Flex Consumption plan; polling stays available for other plans.
 BLOB_SOURCE = (
     func.BlobSource.LOGS_AND_CONTAINER_SCAN
-    if os.environ.get("BLOB_TRIGGER_SOURCE") == "LogsAndContainerScan"
+    if blob_trigger_source() == "LogsAndContainerScan"
     else func.BlobSource.EVENT_GRID
 )
 
@@ -59,42 +60,56 @@ def _http(endpoint: Callable[[ApiRequest], ApiResponse], req: func.HttpRequest) 
 
 @app.blob_trigger(arg_name="client", path="%HR_INBOUND_CONTAINER%/{name}", connection="HR_STORAGE", source=BLOB_SOURCE)
 def provision_blob(client: blob.BlobClient) -> None:
-    """A CSV dropped into the inbound container becomes a run (the same blob twice: one run)."""
-    record = provision_dropped_blob(services(), client.blob_name)
+    """A CSV or JSON file dropped into the inbound container becomes a run (the same blob twice: one run)."""
+    s = services()
+    record = provision_dropped_blob(s.workflow, s.storage, s.settings, client.blob_name)
     log.info("run %s for %s: %s %s", record.runId, client.blob_name, record.status, record.message)
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%HR_UPLOAD_QUEUE%", connection="HR_STORAGE")
 def upload_batch(msg: func.QueueMessage) -> None:
     """Sends one bulk request of a run and records its outcome."""
-    payload = msg.get_json()
-    outcome = Fanout(services()).send_batch(str(payload["runId"]), int(payload["batch"]))
-    log.info("run %s request %s: %s", payload["runId"], payload["batch"], outcome)
+    message = _message(UploadMessage, msg)
+    if message is not None:
+        s = services()
+        result = s.sender.send(s.workflow, s.graph, message)
+        log.info("run %s request %s: %s", message.runId, message.batch, result.status)
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%HR_UPLOAD_QUEUE%-poison", connection="HR_STORAGE")
 def upload_poison(msg: func.QueueMessage) -> None:
     """A request whose message failed every delivery is recorded as failed in its run."""
-    payload = msg.get_json()
-    Fanout(services()).poison(str(payload["runId"]), int(payload["batch"]), f"failed {msg.dequeue_count} deliveries")
-    log.error("run %s request %s went to the poison queue", payload["runId"], payload["batch"])
+    message = _message(UploadMessage, msg)
+    if message is not None:
+        s = services()
+        s.sender.poison(s.workflow, message, f"not sent: its message failed {msg.dequeue_count} deliveries")
+        log.error("run %s request %s went to the poison queue", message.runId, message.batch)
 
 
 @app.queue_trigger(arg_name="msg", queue_name="%HR_RESULTS_QUEUE%", connection="HR_STORAGE")
 def coordinate_run(msg: func.QueueMessage) -> None:
     """Moves a run on: the next manager level, the run's totals, then the per-record results."""
-    payload = msg.get_json()
-    outcome = Fanout(services()).coordinate(
-        str(payload["runId"]), int(payload.get("attempt", 0)), str(payload.get("phase", "sending"))
-    )
-    log.info("run %s: %s", payload["runId"], outcome)
+    message = _message(CoordinateMessage, msg)
+    if message is not None:
+        s = services()
+        log.info("run %s: %s", message.runId, s.sender.coordinate(s.workflow, message))
 
 
 @app.timer_trigger(arg_name="timer", schedule="%HRMS_SYNC_SCHEDULE%", run_on_startup=False)
 def hrms_sync(timer: func.TimerRequest) -> None:
     """Pulls every enabled HR system connector job through the same pipeline as a dropped file."""
-    for record in run_scheduled_pulls(services()):
+    s = services()
+    for record in run_scheduled_pulls(s.workflow, s.storage, s.settings):
         log.info("run %s (%s): %s %s", record.runId, record.source, record.status, record.message)
+
+
+def _message(model: type[UploadMessage] | type[CoordinateMessage], msg: func.QueueMessage) -> Any:
+    """The message as its model, or None (logged and dropped) when no sender of ours wrote it."""
+    try:
+        return model.parse(msg.get_body())
+    except MalformedMessage as exc:
+        log.error("dropped a malformed message (id %s): %s", msg.id, exc)
+        return None
 
 
 # ---- HTTP API (routes under the host's api/ prefix) ---------------------------------------------------
@@ -140,6 +155,12 @@ def get_run_results(req: func.HttpRequest) -> func.HttpResponse:
 def approve_run(req: func.HttpRequest) -> func.HttpResponse:
     """Lets a run held by a safety stop go."""
     return _http(api.approve, req)
+
+
+@app.route(route="runs/{runId}/retry", methods=["POST"])
+def retry_run(req: func.HttpRequest) -> func.HttpResponse:
+    """Sends the failed records of a run again, as a new run."""
+    return _http(api.retry, req)
 
 
 @app.route(route="logs", methods=["GET"])

@@ -120,7 +120,7 @@ def _bamboohr_changes(
     limit: int | None = None,
     on_page: Callable[[FetchReport], None] | None = None,
     on_rotate: Callable[[str], None] | None = None,
-    allow_loopback_http: bool | None = None,
+    allow_loopback_http: bool = False,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
 ) -> FetchStream:
     fields = _report_fields(definition)

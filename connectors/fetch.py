@@ -13,7 +13,6 @@ config value blanked out.
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 import string
 import threading
@@ -38,7 +37,6 @@ from .paging import NextPage, Page, Pager, PagingError
 
 logger = logging.getLogger(__name__)
 
-LOOPBACK_ENV = "CONNECTORS_ALLOW_LOOPBACK_HTTP"
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
@@ -148,8 +146,8 @@ def select_auth(definition: ConnectorDefinition, ctx: _Context) -> AuthSpec:
     return spec
 
 
-def checked_url(url: str, ctx: _Context, *, allow_loopback_http: bool | None, what: str = "baseUrl") -> httpx.URL:
-    """An https URL; plain http only to loopback when CONNECTORS_ALLOW_LOOPBACK_HTTP=true."""
+def checked_url(url: str, ctx: _Context, *, allow_loopback_http: bool, what: str = "baseUrl") -> httpx.URL:
+    """An https URL; plain http only to loopback when the caller allows it (CONNECTORS_ALLOW_LOOPBACK_HTTP)."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
@@ -157,11 +155,9 @@ def checked_url(url: str, ctx: _Context, *, allow_loopback_http: bool | None, wh
     if parsed.scheme == "https" and parsed.host:
         return parsed
     if parsed.scheme == "http" and parsed.host:
-        if allow_loopback_http is None:
-            allow_loopback_http = os.environ.get(LOOPBACK_ENV, "").strip().lower() == "true"
         if parsed.host in _LOOPBACK_HOSTS and allow_loopback_http:
             return parsed
-        raise ctx.error(f"{what} must use https (plain http only to loopback, with {LOOPBACK_ENV}=true)")
+        raise ctx.error(f"{what} must use https (plain http only to loopback, when the setting allows it)")
     raise ctx.error(f"{what} must be an absolute https URL")
 
 
@@ -175,7 +171,7 @@ def fetch_records(
     limit: int | None = None,
     on_page: Callable[[FetchReport], None] | None = None,
     on_rotate: Callable[[str], None] | None = None,
-    allow_loopback_http: bool | None = None,
+    allow_loopback_http: bool = False,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     concurrency: int = 1,
 ) -> FetchStream:
@@ -217,7 +213,7 @@ class _Pull:
 
     def __init__(self, definition: ConnectorDefinition, config: Mapping[str, Any], *,
                  transport: httpx.BaseTransport | None, policy: RetryPolicy, sleep: Callable[[float], None],
-                 on_rotate: Callable[[str], None] | None, allow_loopback_http: bool | None,
+                 on_rotate: Callable[[str], None] | None, allow_loopback_http: bool,
                  timeout: httpx.Timeout) -> None:  # fmt: skip
         self.definition = definition = resolve_definition(definition, config)
         self.ctx = ctx = _Context(definition, config)
@@ -511,7 +507,7 @@ def test_connection(
     config: Mapping[str, Any],
     *,
     transport: httpx.BaseTransport | None = None,
-    allow_loopback_http: bool | None = None,
+    allow_loopback_http: bool = False,
     on_rotate: Callable[[str], None] | None = None,
 ) -> list[str]:
     """One small request; lines saying what worked and what did not.

@@ -98,6 +98,9 @@ param safetyApprovedRuns string = ''
 @description('DELTA_FULL_SYNC: send every record, changed or not.')
 param deltaFullSync bool = false
 
+@description('ENTRA_IGNORE_JOB_STATUS: send even when the provisioning job is paused or quarantined (its uploads then wait unprocessed).')
+param entraIgnoreJobStatus bool = false
+
 @minValue(1024)
 @description('HTTP_MAX_BODY_BYTES: largest body the HTTP routes accept.')
 param httpMaxBodyBytes int = 52428800
@@ -413,6 +416,7 @@ var appSettings = [
   { name: 'ENTRA_BATCH_SIZE', value: string(entraBatchSize) }
   { name: 'ENTRA_LOG_WAIT_SECONDS', value: string(entraLogWaitSeconds) }
   { name: 'ENTRA_LOG_FIRST_POLL_SECONDS', value: string(entraLogFirstPollSeconds) }
+  { name: 'ENTRA_IGNORE_JOB_STATUS', value: entraIgnoreJobStatus ? 'true' : 'false' }
   // Safety stops, delta, HTTP limits, triggers.
   { name: 'SAFETY_MAX_DISABLE_SHARE', value: safetyMaxDisableShare }
   { name: 'SAFETY_MAX_SHRINK_SHARE', value: safetyMaxShrinkShare }

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     entra_log_wait_seconds: float = Field(default=1800.0, ge=0, alias="ENTRA_LOG_WAIT_SECONDS")
     """How long `run` waits for per-record results in the provisioning logs (they lag 5-10 minutes)."""
     entra_log_first_poll_seconds: float = Field(default=30.0, gt=0, alias="ENTRA_LOG_FIRST_POLL_SECONDS")
+    entra_ignore_job_status: bool = Field(default=False, alias="ENTRA_IGNORE_JOB_STATUS")
+    """Send even when the provisioning job is paused or quarantined (its uploads then wait unprocessed)."""
+    state_dir: str = Field(default="out/state", alias="STATE_DIR")
+    """Where the CLI keeps feed state (delta fingerprints) when no storage account is configured."""
     entra_allow_loopback: bool = Field(default=False, alias="ENTRA_ALLOW_LOOPBACK")
     """Accept an http://127.0.0.1 endpoint (tests and the emulator only)."""
     runs_dir: str = Field(default="out/runs", alias="RUNS_DIR")
@@ -105,6 +109,24 @@ class Settings(BaseSettings):
     @property
     def rate(self) -> tuple[int, float]:
         return parse_rate(self.entra_rate_limit)
+
+
+class _IndexTimeSettings(BaseSettings):
+    """The settings a trigger's decorator needs when the host indexes the app: read before any other."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
+    blob_trigger_source: Literal["EventGrid", "LogsAndContainerScan"] = Field(
+        default="EventGrid", alias="BLOB_TRIGGER_SOURCE"
+    )
+
+
+def blob_trigger_source() -> Literal["EventGrid", "LogsAndContainerScan"]:
+    """BLOB_TRIGGER_SOURCE for the blob trigger's decorator; a bad value falls back to EventGrid (and the
+    first function run names it, when ``load_settings`` refuses it)."""
+    try:
+        return _IndexTimeSettings().blob_trigger_source
+    except ValidationError:
+        return "EventGrid"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -11,6 +11,15 @@ from provisioning.state.storage import StorageClients
 from tests.azurite import Azurite, StorageSandbox
 
 
+@pytest.fixture(autouse=True)
+def _local_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's run records and feed state go to folders of the test's own, never to out/ in the repo
+    (a test that sets RUNS_DIR itself still gets a fresh STATE_DIR)."""
+    folder = tmp_path_factory.mktemp("cli-state")
+    monkeypatch.setenv("RUNS_DIR", str(folder / "runs"))
+    monkeypatch.setenv("STATE_DIR", str(folder / "state"))
+
+
 @pytest.fixture
 def graph() -> Iterator[EntraEmulator]:
     """A Graph emulator on loopback, throttle wide open (tests that check throttling make their own)."""

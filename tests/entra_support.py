@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -47,10 +48,11 @@ def client_for(
     *,
     job: str = DEFAULT_JOB,
     credential: Any = None,
-    sleep: FakeSleep | None = None,
+    sleep: Callable[[float], None] | None = None,
     max_attempts: int = 6,
     transport: httpx.BaseTransport | None = None,
     rate: tuple[int, float] = (1000, 1.0),
+    clock: Callable[[], float] = time.monotonic,
 ) -> GraphClient:
     endpoint = parse_bulk_upload_url(emulator.bulk_upload_url(DEFAULT_SP, job), allow_loopback=True)
     return GraphClient(
@@ -60,4 +62,5 @@ def client_for(
         rate=rate,
         policy=RetryPolicy(max_attempts=max_attempts),
         sleep=sleep or FakeSleep(),
+        clock=clock,
     )

@@ -1,15 +1,14 @@
-"""Blob storage against Azurite: the RunStore contract on both backends, ETags, markers, leases, the clients."""
+"""Blob storage against Azurite: JSON blobs with ETags, markers, leases, and the storage clients.
+
+The state interface's contract, on both backends, is ``test_state_contract.py``."""
 
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import json
 import os
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,8 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.storage.queue import QueueClient
 
 import tests.azurite
-from emulators.entra import EntraEmulator
-from provisioning import CsvSource, load_profile
-from provisioning.core.runs import BatchRecord, RunRecord, new_run_id
-from provisioning.engine.runner import Runner, RunOptions
 from provisioning.settings import Settings, SettingsError, load_settings
-from provisioning.state.blob import (
-    BlobRunStore,
+from provisioning.state.blob_json import (
     ConcurrentUpdate,
     create_marker,
     lease,
@@ -31,11 +25,8 @@ from provisioning.state.blob import (
     update_json,
     write_json,
 )
-from provisioning.state.local import LocalRunStore, RunNotFound, RunStore
 from provisioning.state.storage import StorageClients
 from tests.azurite import ACCOUNT_KEY, Azurite, AzuriteError, StorageSandbox
-from tests.entra_support import FakeSleep, client_for
-from tests.support import ROOT
 
 STORAGE_SETTINGS = (
     "HR_STORAGE",
@@ -46,22 +37,6 @@ STORAGE_SETTINGS = (
 )
 BLOB_URI = "https://contosohr.blob.core.windows.net"
 QUEUE_URI = "https://contosohr.queue.core.windows.net"
-
-
-def run_record(minutes_ago: int, **fields: object) -> RunRecord:
-    moment = datetime(2026, 11, 28, 12, 0, tzinfo=UTC) - timedelta(minutes=minutes_ago)
-    created = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return RunRecord(
-        runId=new_run_id(moment), source="workers.csv", profile="microsoft-sample", createdAt=created, **fields
-    )  # type: ignore[arg-type]
-
-
-@pytest.fixture(params=["local", "blob"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> RunStore:
-    if request.param == "local":
-        return LocalRunStore(tmp_path / "runs")
-    sandbox: StorageSandbox = request.getfixturevalue("storage")
-    return BlobRunStore(sandbox.clients, sandbox.name("hr-runs"))
 
 
 @pytest.fixture
@@ -76,97 +51,6 @@ def storage_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
         return load_settings()
 
     return load
-
-
-# ---- the RunStore contract, on a local folder and on blobs ----------------------------------------------
-
-
-def test_a_record_comes_back_as_saved(store: RunStore) -> None:
-    record = run_record(0, batches=[BatchRecord(number=1, externalIds=["21001", "21002"], status="accepted")])
-    store.save_record(record)
-    assert store.load_record(record.runId) == record
-    record.status = "completed"
-    store.save_record(record)
-    assert store.load_record(record.runId).status == "completed"
-
-
-def test_runs_are_listed_newest_first_and_limited(store: RunStore) -> None:
-    records = [run_record(minutes) for minutes in (30, 0, 90, 10)]
-    for record in records:
-        store.save_record(record)
-    store.save_request("20990101T000000Z-ffffff", 1, b"{}")  # a folder without run.json is not a run
-    newest_first = sorted(records, key=lambda r: r.runId, reverse=True)
-    assert [r.runId for r in store.list_runs()] == [r.runId for r in newest_first]
-    assert [r.runId for r in store.list_runs(limit=2)] == [r.runId for r in newest_first[:2]]
-
-
-def test_an_empty_store_lists_nothing(store: RunStore) -> None:
-    assert store.list_runs() == []
-
-
-def test_request_bodies_are_kept_by_number(store: RunStore) -> None:
-    record = run_record(0)
-    store.save_record(record)
-    bodies = {number: json.dumps({"number": number, "name": "Zoë"}).encode() for number in (1, 2, 12)}
-    for number, body in bodies.items():
-        store.save_request(record.runId, number, body)
-    assert {number: store.load_request(record.runId, number) for number in bodies} == bodies
-    with pytest.raises(RunNotFound, match="request 3 of run"):
-        store.load_request(record.runId, 3)
-
-
-def test_rejects_are_written_as_a_stream_and_read_back(store: RunStore) -> None:
-    record = run_record(0)
-    assert store.load_rejects(record.runId) == ""
-    rows = [["line", "externalId", "reason"], ["7", "21007", 'userName: missing, "quoted"'], ["9", "", "Zoë\n2"]]
-    with store.rejects_writer(record.runId) as stream:
-        csv.writer(stream).writerows(rows)
-    text = store.load_rejects(record.runId)
-    assert list(csv.reader(io.StringIO(text))) == rows
-    assert text.startswith("line,externalId,reason\n")  # both stores read CRLF line ends as \n
-
-
-def test_rejects_written_before_a_failure_are_kept(store: RunStore) -> None:
-    record = run_record(0)
-    with pytest.raises(RuntimeError), store.rejects_writer(record.runId) as stream:
-        stream.write("line,reason\r\n3,bad\r\n")
-        raise RuntimeError("the source broke")
-    assert store.load_rejects(record.runId) == "line,reason\n3,bad\n"
-
-
-@pytest.mark.parametrize("run_id", ["20261128T120000Z-000000", "", "../etc", "a/b", ".hidden"])
-def test_an_unknown_or_invalid_run_is_not_found(store: RunStore, run_id: str) -> None:
-    with pytest.raises(RunNotFound):
-        store.load_record(run_id)
-    with pytest.raises(RunNotFound):
-        store.load_request(run_id, 1)
-
-
-def test_large_rejects_spill_to_disk_and_upload_whole(storage: StorageSandbox) -> None:
-    store = BlobRunStore(storage.clients, storage.name("hr-runs"))
-    line = "12345,21012345,userName: the value is not a valid address for the tenant's domains\r\n"
-    count = 9 * 1024 * 1024 // len(line) + 1  # past the 8 MiB kept in memory
-    with store.rejects_writer("20261128T120000Z-abcdef") as stream:
-        for _ in range(count):
-            stream.write(line)
-    blob = store.container_client.get_blob_client("20261128T120000Z-abcdef/rejects.csv")
-    assert blob.get_blob_properties().size == count * len(line)
-    assert store.load_rejects("20261128T120000Z-abcdef") == line.replace("\r\n", "\n") * count
-
-
-def test_the_runner_works_unchanged_on_blob_storage(graph: EntraEmulator, storage: StorageSandbox) -> None:
-    store = BlobRunStore(storage.clients, storage.name("hr-runs"))
-    client = client_for(graph, job=graph.bulk_upload_url().split("/jobs/")[1].split("/")[0])
-    record = Runner(client, store, sleep=FakeSleep()).run(
-        CsvSource(ROOT / "samples" / "workers.csv"),
-        load_profile("microsoft-sample"),
-        RunOptions(first_poll_seconds=0.01, log_wait_seconds=1),
-    )
-    assert record.status == "completed"
-    assert store.load_record(record.runId) == record
-    assert [r.runId for r in store.list_runs()] == [record.runId]
-    assert json.loads(store.load_request(record.runId, 1))["Operations"]
-    assert len(store.load_rejects(record.runId).splitlines()) == record.counts.rejected + 1
 
 
 # ---- JSON blobs with ETags ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,19 +11,26 @@ import httpx
 import orjson
 import pytest
 
-from connectors import ConnectorError, FetchReport, fetch_records, load_registry
+from connectors import ConnectorError, FetchReport, load_registry
+from connectors import fetch_records as _fetch_records
 from connectors.changes import (
     ChangeReport,
-    fetch_changes,
     odata_datetime_literal,
     parse_since,
     successfactors_delta,
     supports_changes,
 )
+from connectors.changes import (
+    fetch_changes as _fetch_changes,
+)
 from emulators import hrms
 from provisioning.core.mapping.profiles import load_profile
 from provisioning.core.plan.pipeline import Reject, plan_run
 from provisioning.core.read.json_source import JsonSource
+
+# The HR emulators listen on plain http on loopback: what CONNECTORS_ALLOW_LOOPBACK_HTTP allows.
+fetch_records = functools.partial(_fetch_records, allow_loopback_http=True)
+fetch_changes = functools.partial(_fetch_changes, allow_loopback_http=True)
 
 HrmsEmulator = hrms.HrmsEmulator
 
@@ -32,11 +40,6 @@ WORKERS = 23
 WHEN = "2031-03-04T05:06:07Z"
 BEFORE = "2031-03-04T06:00:00+01:00"  # 05:00:00 UTC: one minute and seven seconds before WHEN
 AFTER = "2031-03-04T05:06:08Z"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CONNECTORS_ALLOW_LOOPBACK_HTTP", "true")
 
 
 @pytest.fixture(params=DELTA_VENDORS)

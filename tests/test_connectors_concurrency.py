@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -11,12 +12,16 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors import ConnectorError, FetchReport, PagingSpec, fetch_records, load_registry
+from connectors import ConnectorError, FetchReport, PagingSpec, load_registry
 from connectors import fetch as fetch_module
+from connectors import fetch_records as _fetch_records
 from connectors.paging import Page, Pager
 from emulators import hrms
 from provisioning.core.retry import RetryPolicy
 from tests.support import running
+
+# The HR emulators listen on plain http on loopback: what CONNECTORS_ALLOW_LOOPBACK_HTTP allows.
+fetch_records = functools.partial(_fetch_records, allow_loopback_http=True)
 
 HrmsEmulator = hrms.HrmsEmulator
 
@@ -31,11 +36,6 @@ CUSTOM_STYLES = {
     "page": {"pagingStyle": "page", "pageSizeParam": "pageSize", "totalPath": "total"},
     "odata": {"pagingStyle": "odata"},
 }
-
-
-@pytest.fixture(autouse=True)
-def _loopback_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CONNECTORS_ALLOW_LOOPBACK_HTTP", "true")
 
 
 @pytest.fixture(scope="module")

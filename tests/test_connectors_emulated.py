@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -9,13 +10,17 @@ from typing import Any
 import orjson
 import pytest
 
-from connectors import AuthSpec, ConnectorError, FetchReport, fetch_records, load_registry
+from connectors import AuthSpec, ConnectorError, FetchReport, load_registry
+from connectors import fetch_records as _fetch_records
 from emulators import hrms
 from provisioning.core.mapping.profiles import load_profile
 from provisioning.core.plan.pipeline import Reject, plan_run
 from provisioning.core.read.json_source import JsonSource
 from provisioning.core.retry import RetryPolicy
 from tests.support import running
+
+# The HR emulators listen on plain http on loopback: what CONNECTORS_ALLOW_LOOPBACK_HTTP allows.
+fetch_records = functools.partial(_fetch_records, allow_loopback_http=True)
 
 HrmsEmulator = hrms.HrmsEmulator
 
@@ -24,11 +29,6 @@ REGISTRY = load_registry()
 VENDORS = ("workday", "workday-raas", "successfactors", "bamboohr", "adp", "oracle-hcm")
 WORKERS = 23
 SMALL_PAGE = {"workday": "5", "successfactors": "5", "adp": "5", "oracle-hcm": "5"}
-
-
-@pytest.fixture(autouse=True)
-def _loopback_http(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CONNECTORS_ALLOW_LOOPBACK_HTTP", "true")
 
 
 @pytest.fixture(scope="module")
@@ -192,10 +192,9 @@ def test_custom_rest_loop_guard_and_evil_link(custom: Any) -> None:
         _fetch("custom-rest", evil)
 
 
-def test_plain_http_refused_without_the_switch(custom: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CONNECTORS_ALLOW_LOOPBACK_HTTP")
+def test_plain_http_refused_without_the_switch(custom: Any) -> None:
     with pytest.raises(ConnectorError, match="must use https"):
-        _fetch("custom-rest", _custom_config(custom, "/all/people"))
+        _fetch("custom-rest", _custom_config(custom, "/all/people"), allow_loopback_http=False)
 
 
 def test_secrets_never_in_errors(custom: Any) -> None:

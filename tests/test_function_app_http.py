@@ -144,7 +144,7 @@ def test_suggest_from_a_header_field_names_or_records(host: FunctionHost) -> Non
         ("preview", b"x" * 4096, "text/csv", {"mapping": "microsoft-sample"}, 413, "BodyTooLarge"),
         ("preview", b"\xff\xfe\x00garbage\x00\x01", "text/csv", {"mapping": "microsoft-sample"}, 400, "InvalidSource"),
         ("preview", b"[{", "application/json", {"mapping": "microsoft-sample"}, 400, "InvalidSource"),
-        ("preview", b'{"rows": []}', "application/json", {"mapping": "microsoft-sample"}, 400, "InvalidJson"),
+        ("preview", b'{"rows": []}', "application/json", {"mapping": "microsoft-sample"}, 400, "InvalidSource"),
         ("provision", CSV, "text/csv", {"mapping": "nope"}, 404, "UnknownProfile"),
         ("provision", CSV, "text/csv", {"mapping": "microsoft-sample", "dryRun": "maybe"}, 400, "InvalidParameter"),
         ("provision", b"WorkerID\n", "text/csv", {"mapping": "microsoft-sample"}, 400, "InvalidSource"),

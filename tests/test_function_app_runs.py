@@ -211,9 +211,11 @@ def test_a_poison_message_is_recorded_as_a_failed_request(host: FunctionHost) ->
     call("upload_poison", queue_message(first, dequeue_count=5))
     host.run_queues()
     run = the_run(host)
-    assert run["status"] == "completed"
+    assert run["status"] == "failed", "a run is completed only when every request was accepted"
+    assert "retry-failed sends their 10 records again" in run["message"]
     poisoned = next(b for b in run["batches"] if b["number"] == json.loads(first)["batch"])
     assert poisoned["status"] == "failed" and poisoned["errorCode"] == "PoisonMessage"
+    assert "failed 5 deliveries" in poisoned["error"]
     assert run["counts"]["failed"] == 10 and run["counts"]["accepted"] == 5
 
 

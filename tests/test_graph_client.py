@@ -46,7 +46,7 @@ def test_throttling_storm_every_call_429_twice_then_202(graph: EntraEmulator) ->
     sleep = FakeSleep()
     transport = FaultEveryNewRequest(graph, [429, 429], retry_after=2)
     with client_for(graph, sleep=sleep, transport=transport) as client:
-        outcomes = client.upload_all((request(n, [f"{n}-{i}" for i in range(3)]) for n in range(1, 6)), concurrency=1)
+        outcomes = [client.upload(request(n, [f"{n}-{i}" for i in range(3)])) for n in range(1, 6)]
     assert [o.status for o in outcomes] == ["accepted"] * 5
     assert [o.attempts for o in outcomes] == [3] * 5
     assert all(o.retried_statuses == [429, 429] for o in outcomes)
@@ -68,7 +68,7 @@ def test_429_without_retry_after_backs_off_exponentially(graph: EntraEmulator) -
 def test_5xx_faults_are_retried_and_a_lasting_one_fails_only_its_batch(graph: EntraEmulator) -> None:
     graph.inject_faults([503, 500, 502])
     with client_for(graph, max_attempts=3) as client:
-        outcomes = client.upload_all([request(1, ["a"]), request(2, ["b"]), request(3, ["c"])], concurrency=1)
+        outcomes = [client.upload(r) for r in (request(1, ["a"]), request(2, ["b"]), request(3, ["c"]))]
     assert [(o.status, o.attempts) for o in outcomes] == [("failed", 3), ("accepted", 1), ("accepted", 1)]
     assert outcomes[0].http_status == 502 and outcomes[0].error_code == "badGateway"
     assert set(graph.directory()) == {"b", "c"}
@@ -105,26 +105,38 @@ def test_a_400_batch_is_reported_with_graphs_error_and_the_rest_is_sent(graph: E
     bad_body["Operations"][0]["method"] = "PATCH"
     bad = BulkRequest(2, orjson.dumps(bad_body), ["x"])
     with client_for(graph) as client:
-        outcomes = client.upload_all([request(1, ["a"]), bad, request(3, ["c"])], concurrency=2)
+        outcomes = [client.upload(r) for r in (request(1, ["a"]), bad, request(3, ["c"]))]
     assert [o.status for o in outcomes] == ["accepted", "failed", "accepted"]
     assert outcomes[1].http_status == 400 and outcomes[1].attempts == 1
     assert outcomes[1].error_code == "BadRequest" and "PATCH" in outcomes[1].error
     assert set(graph.directory()) == {"a", "c"}
 
 
-def test_a_request_of_a_new_manager_level_waits_for_the_earlier_ones(graph: EntraEmulator) -> None:
-    order: list[int] = []
+def test_a_credential_that_gives_no_token_fails_the_request_as_fatal_and_raises_nothing(
+    graph: EntraEmulator,
+) -> None:
+    class Revoked(CountingCredential):
+        def get_token(self, *scopes, **kwargs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("AADSTS7000222: the provided client secret keys are expired\nTrace ID: x")
 
-    class Recording(httpx.HTTPTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            response = super().handle_request(request)
-            order.append(len(orjson.loads(request.read())["Operations"]))
-            return response
+    with client_for(graph, credential=Revoked()) as client:
+        outcome = client.upload(request(1, ["a"]))
+    assert (outcome.status, outcome.error_code, outcome.fatal) == ("failed", "CredentialUnavailable", True)
+    assert "AADSTS7000222" in outcome.error and "Trace ID" not in outcome.error, "one line of the reason"
+    assert graph.upload_count == 0
 
-    requests = [request(1, ["m1"], 0), request(2, ["m2", "m3"], 0), request(3, ["r1", "r2", "r3"], 1)]
-    with client_for(graph, transport=Recording()) as client:
-        client.upload_all(requests, concurrency=4)
-    assert order[-1] == 3, "the level-1 request started only after both level-0 requests were answered"
+
+def test_a_deadline_stops_the_retrying_and_says_the_request_may_go_again(graph: EntraEmulator) -> None:
+    clock = [0.0]
+    graph.inject_faults([503] * 5, retry_after=20)
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    with client_for(graph, sleep=sleep, clock=lambda: clock[0]) as client:  # time moves only when it sleeps
+        outcome = client.upload(request(1, ["a"]), deadline=45.0)
+    assert outcome.status == "failed" and outcome.gave_up_at_deadline and not outcome.fatal
+    assert outcome.attempts == 3, "two 20 s waits fit in 45 s, a third would not"
 
 
 def test_job_status_schema_and_logs_calls(graph: EntraEmulator) -> None:
@@ -140,7 +152,8 @@ def test_job_status_schema_and_logs_calls(graph: EntraEmulator) -> None:
 
 def test_log_pages_are_followed_through_next_links(graph: EntraEmulator) -> None:
     with client_for(graph) as client:
-        client.upload_all(request(n, [f"{n}-{i}" for i in range(50)]) for n in range(1, 6))
+        for n in range(1, 6):
+            client.upload(request(n, [f"{n}-{i}" for i in range(50)]))
         pages = list(client.provisioning_logs({"$filter": f"jobid eq '{DEFAULT_JOB}'", "$top": "40"}))
     assert len(pages) >= 7
     ids = [e["sourceIdentity"]["id"] for page in pages for e in page]

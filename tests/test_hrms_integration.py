@@ -81,7 +81,7 @@ def test_cli_connectors_list_test_and_fetch(tmp_path: Path) -> None:
 def test_cli_preview_and_run_from_an_hr_system(tmp_path: Path) -> None:
     with HrmsEmulator("workday", workers=30) as hr:
         path = config_file(tmp_path, hr.config)
-        env = {"RUNS_DIR": str(tmp_path / "runs")}
+        env = {"RUNS_DIR": str(tmp_path / "runs"), "STATE_DIR": str(tmp_path / "state")}
         preview = cli(
             "preview",
             "hrms:workday",

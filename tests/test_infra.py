@@ -69,6 +69,7 @@ FLEX_DEPRECATED_SETTINGS = {
 # Settings aliases the template deliberately does not set in the always-present app settings.
 NOT_SET_IN_AZURE = {
     "RUNS_DIR": "CLI only: the Function App keeps run records in the hr-runs container",
+    "STATE_DIR": "CLI only: the Function App keeps feed state in the hr-state container",
     "HR_STORAGE": "a connection string; Azure uses the identity-based HR_STORAGE__* settings",
     "AZURE_CLIENT_SECRET": "only as a Key Vault reference, only with entraAuth=secret (secretSettings)",
     "AZURE_CLIENT_CERTIFICATE_PATH": "a certificate file is a CLI option; Azure uses the managed identity",

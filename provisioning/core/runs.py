@@ -1,19 +1,32 @@
-"""Run records: what a run read, built, sent and got back. The same JSON in a local folder or blob storage.
+"""Run records, request manifests and run plans: what a run read, built, sent and got back.
 
-A run record never holds a secret, and holds worker values only in the rejects file and the stored
-request bodies (which must be kept to retry failed records without re-reading the source).
+The same JSON in a local folder or blob storage, written by the engine and read by every door. A run
+record never holds a secret, and holds worker values only in the rejects file and the stored request
+bodies (which must be kept to retry failed records without re-reading the source).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 RunStatus = Literal["planning", "planned", "dry-run", "held", "sending", "sent", "completed", "failed"]
+"""planning -> (dry-run | held | failed | sending) -> sent -> (completed | failed | sent with pending)."""
+ENDED: frozenset[str] = frozenset({"dry-run", "completed", "failed"})
 BatchStatus = Literal["pending", "accepted", "failed"]
+ManifestStatus = Literal["pending", "sending", "accepted", "failed"]
+"""``sending``: a POST started and its answer was not recorded (in flight, or the sender died)."""
+FINAL: frozenset[str] = frozenset({"accepted", "failed"})
+Trigger = Literal["cli", "blob", "http", "timer", "retry"]
+Approval = Literal["setting", "http", "marker", "cli"]
+
+RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6,8}$")
+"""Every run id the engine makes (``new_run_id``, ``blob_run_id``): a door checks a caller's id against it."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -31,6 +44,29 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
+@dataclass
+class BatchOutcome:
+    """What happened to one bulk request when it was sent: what a manifest, a report and a retry need."""
+
+    number: int
+    external_ids: list[str]
+    status: Literal["accepted", "failed"]
+    http_status: int | None
+    attempts: int
+    seconds: float
+    error_code: str = ""
+    error: str = ""
+    waited_for_throttle: float = 0.0
+    retried_statuses: list[int] = field(default_factory=list)
+    fatal: bool = False
+    gave_up_at_deadline: bool = False
+    """Still retryable, but the sender's deadline came first (a queued send retries on redelivery)."""
+    """Every further request would fail the same way (no token, 401 after a refresh, 403): stop sending."""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class BatchRecord(_Model):
     number: int
     externalIds: list[str]
@@ -42,6 +78,68 @@ class BatchRecord(_Model):
     error: str = ""
 
 
+class Manifest(_Model):
+    """One stored request's state: written at planning, claimed by whoever sends it, final once answered."""
+
+    number: int
+    group: int
+    """Requests of a group go out together; a group waits until the one before it is answered."""
+    externalIds: list[str]
+    fingerprints: list[str]
+    """Each operation's bulkId, the hash of what was sent: what the feed remembers once accepted."""
+    actives: list[bool]
+    status: ManifestStatus = "pending"
+    httpStatus: int | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+    errorCode: str = ""
+    error: str = ""
+    sends: int = 0
+    """POSTs started over every delivery: above 1 only in the at-least-once windows (a crash mid-send)."""
+    updatedAt: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+    def record(self, outcome: BatchOutcome) -> None:
+        """The one place an answer becomes a manifest's state."""
+        self.status = outcome.status
+        self.httpStatus = outcome.http_status
+        self.attempts = outcome.attempts
+        self.seconds = outcome.seconds
+        self.errorCode = outcome.error_code
+        self.error = outcome.error
+        self.updatedAt = utc_now()
+
+    def fail(self, code: str, reason: str) -> None:
+        """Ends a request that was not (or could not be) sent: failed with its reason, never left pending."""
+        self.status = "failed"
+        self.errorCode = code
+        self.error = reason
+        self.updatedAt = utc_now()
+
+    def batch(self) -> BatchRecord:
+        return BatchRecord(
+            number=self.number,
+            externalIds=self.externalIds,
+            status=self.status if self.status in FINAL else "pending",  # type: ignore[arg-type]
+            httpStatus=self.httpStatus,
+            attempts=self.attempts,
+            seconds=self.seconds,
+            errorCode=self.errorCode,
+            error=self.error,
+        )
+
+
+class RunPlan(_Model):
+    """How a run's stored requests go out: groups in order (managers first), and the feed it belongs to."""
+
+    groups: list[list[int]]
+    sourceKey: str | None = None
+    rows: int = 0
+
+
 class Counts(_Model):
     rows: int = 0
     operations: int = 0
@@ -50,21 +148,24 @@ class Counts(_Model):
     sent: int = 0
     accepted: int = 0
     failed: int = 0
+    resent: int = 0
+    """Requests POSTed more than once (an at-least-once window: a crash or kill mid-send)."""
 
 
 class RunRecord(_Model):
     runId: str
-    trigger: Literal["cli", "blob", "http", "timer", "retry"] = "cli"
+    trigger: Trigger = "cli"
     source: str
     profile: str
     status: RunStatus = "planned"
     message: str = ""
-    """Why the run is held or failed, in a sentence a person can act on."""
+    """Why the run is held, failed or not complete, in a sentence a person can act on."""
     dryRun: bool = False
     createdAt: str = Field(default_factory=utc_now)
     finishedAt: str | None = None
     endpoint: dict[str, str] = Field(default_factory=dict)
-    """Graph base and job id (never a token)."""
+    """Where the run was sent: ``bulkUploadUrl``, ``graph`` and ``jobId``, and ``embedded`` when it was the
+    CLI's embedded emulator, whose directory ended with the process (never a token)."""
     jobStatus: str | None = None
     counts: Counts = Field(default_factory=Counts)
     summary: dict[str, Any] = Field(default_factory=dict)
@@ -77,8 +178,15 @@ class RunRecord(_Model):
     """The feed this run belongs to (delta state and safety are kept per feed)."""
     partialSource: bool = False
     """The source holds only what changed (an HR system's own delta): no shrink check, its size is not kept."""
-    approvedBy: str | None = None
-    """How a held run was let go: "setting", "http", "marker"."""
+    approvedBy: Approval | None = None
+    """How a held run was let go."""
 
     def sent_external_ids(self) -> list[str]:
         return [i for b in self.batches if b.status == "accepted" for i in b.externalIds]
+
+    def failed_external_ids(self) -> list[str]:
+        """Records to send again: those of failed (or never answered) requests, and those the logs failed."""
+        ids = [i for b in self.batches if b.status != "accepted" for i in b.externalIds]
+        seen = set(ids)
+        ids += [i for i in (self.results or {}).get("failed") or [] if i not in seen]
+        return ids

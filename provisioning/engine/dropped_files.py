@@ -1,23 +1,27 @@
 """A file dropped into the inbound container: which run it is, which profile reads it, and quarantine.
 
-The blob is read with our own client in small chunks (never whole into memory); the trigger only
-tells which blob it is.
+CSV, JSON and JSON lines, told apart by the blob's content type or name (``engine.sources``). The blob
+is read with our own client in small chunks (never whole into memory); the trigger only tells which
+blob it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from azure.storage.blob import BlobClient
 
 from provisioning.core.errors import SourceError
 from provisioning.core.plan.routing import parse_routes, profile_for, source_key
-from provisioning.core.read.csv_source import CsvSource
 from provisioning.core.runs import RunRecord, utc_now
-from provisioning.engine.fanout import Fanout, blob_run_id
-from provisioning.engine.services import Services
+from provisioning.engine.sources import open_source
+from provisioning.engine.workflow import StartRequest, Workflow
+from provisioning.settings import Settings
+from provisioning.state.storage import StorageClients
 
 log = logging.getLogger("provisioning.engine.dropped_files")
 
@@ -46,35 +50,39 @@ class _DownloadStream:
         return data
 
 
-def provision_dropped_blob(services: Services, blob_path: str) -> RunRecord:
+def provision_dropped_blob(
+    workflow: Workflow, storage: StorageClients, settings: Settings, blob_path: str
+) -> RunRecord:
     """Starts (or finds again) the run of ``<inbound container>/<blob_path>``; a bad file is quarantined."""
-    settings = services.settings
-    container = services.storage.container(settings.hr_inbound_container)
+    container = storage.container(settings.hr_inbound_container)
     blob = container.get_blob_client(blob_path)
     properties = blob.get_blob_properties()
     routes = parse_routes(settings.hr_profile_routes)
-    run_id = blob_run_id(f"{settings.hr_inbound_container}/{blob_path}", str(properties.etag), properties.last_modified)
+    name = f"{settings.hr_inbound_container}/{blob_path}"
+    run_id = blob_run_id(name, str(properties.etag), properties.last_modified)
     approved = (properties.metadata or {}).get(APPROVAL_METADATA, "").lower() == "true"
+    content_type = properties.content_settings.content_type if properties.content_settings else None
     stream: IO[bytes] = _DownloadStream(blob)  # type: ignore[assignment]
-    source = CsvSource(stream, name=f"{settings.hr_inbound_container}/{blob_path}")
-    fanout = Fanout(services)
+    request = StartRequest(
+        source=open_source(stream, name=name, content_type=content_type),
+        profile=profile_for(blob_path, routes, settings.hr_default_profile),
+        trigger="blob",
+        feed=source_key(blob_path, routes),
+        run_id=run_id,
+        approved_by="marker" if approved else None,
+    )
     try:
-        return fanout.start(
-            source,
-            profile_name=profile_for(blob_path, routes, settings.hr_default_profile),
-            run_id=run_id,
-            trigger="blob",
-            source_key=source_key(blob_path, routes),
-            approved_by="marker" if approved else None,
-        )
+        return workflow.start(request)
     except SourceError as exc:
-        quarantine(services, blob, blob_path, exc, run_id)
-        return fanout.store.load_record(run_id)
+        quarantine(storage, settings, blob, blob_path, exc, run_id)
+        return workflow.state.load_record(run_id)
 
 
-def quarantine(services: Services, blob: BlobClient, blob_path: str, exc: SourceError, run_id: str) -> None:
+def quarantine(
+    storage: StorageClients, settings: Settings, blob: BlobClient, blob_path: str, exc: SourceError, run_id: str
+) -> None:
     """Moves a file that cannot be read to the quarantine container, next to a report of why."""
-    target = services.storage.container(services.settings.hr_quarantine_container)
+    target = storage.container(settings.hr_quarantine_container)
     copy = target.get_blob_client(blob_path)
     copy.upload_blob(blob.download_blob().chunks(), overwrite=True)
     report: dict[str, Any] = {
@@ -88,3 +96,10 @@ def quarantine(services: Services, blob: BlobClient, blob_path: str, exc: Source
     target.get_blob_client(f"{blob_path}.error.json").upload_blob(json.dumps(report, indent=2), overwrite=True)
     blob.delete_blob()
     log.warning("quarantined %s: %s", blob_path, exc)
+
+
+def blob_run_id(path: str, etag: str, last_modified: datetime | None) -> str:
+    """The same blob (name and ETag) always gives the same run id: redeliveries start one run, not two."""
+    digest = hashlib.sha256(f"{path}\n{etag}".encode()).hexdigest()[:8]
+    moment = (last_modified or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{moment}-{digest}"

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from provisioning.core.errors import ProfileError, ProvisioningError
 from provisioning.core.runs import RunRecord, new_run_id, utc_now
-from provisioning.engine.fanout import Fanout
-from provisioning.engine.services import Services
+from provisioning.engine.workflow import StartRequest, Workflow
 from provisioning.hr.connector_source import (
     DEFINITIONS_PREFIX,
     JOBS_PREFIX,
@@ -25,14 +24,16 @@ from provisioning.hr.connector_source import (
     parse_job,
     resolve_settings,
 )
+from provisioning.settings import Settings
 from provisioning.state.blob import update_json
-from provisioning.state.local import RunNotFound
+from provisioning.state.interface import RunNotFound
+from provisioning.state.storage import StorageClients
 
 log = logging.getLogger("provisioning.engine.scheduled_pulls")
 
 
-def enabled_jobs(services: Services) -> list[ConnectorJob]:
-    container = services.storage.container(services.settings.hr_config_container)
+def enabled_jobs(storage: StorageClients, settings: Settings) -> list[ConnectorJob]:
+    container = storage.container(settings.hr_config_container)
     jobs = []
     for item in container.list_blobs(name_starts_with=JOBS_PREFIX):
         name = item.name
@@ -48,20 +49,20 @@ def enabled_jobs(services: Services) -> list[ConnectorJob]:
     return jobs
 
 
-def run_scheduled_pulls(services: Services) -> list[RunRecord]:
+def run_scheduled_pulls(workflow: Workflow, storage: StorageClients, settings: Settings) -> list[RunRecord]:
     """One run per enabled job; a job that fails is recorded as a failed run and the others go on."""
-    fanout = Fanout(services)
     records = []
     with tempfile.TemporaryDirectory(prefix="connector-definitions-") as folder:
-        definitions = _user_definitions(services, Path(folder))
-        for job in enabled_jobs(services):
-            records.append(_pull(services, fanout, job, definitions))
+        definitions = _user_definitions(storage, settings, Path(folder))
+        for job in enabled_jobs(storage, settings):
+            records.append(_pull(workflow, storage, settings, job, definitions))
     return records
 
 
-def _pull(services: Services, fanout: Fanout, job: ConnectorJob, definitions: Path | None) -> RunRecord:
-    settings = services.settings
-    state = services.storage.container(settings.hr_state_container)
+def _pull(
+    workflow: Workflow, storage: StorageClients, settings: Settings, job: ConnectorJob, definitions: Path | None
+) -> RunRecord:
+    state = storage.container(settings.hr_state_container)
     pulls_blob = f"connectors/{job.name}/pulls.json"
     counter = update_json(
         state, pulls_blob, lambda data: {**(data or {}), "pulls": int((data or {}).get("pulls", 0)) + 1}, attempts=20
@@ -80,34 +81,36 @@ def _pull(services: Services, fanout: Fanout, job: ConnectorJob, definitions: Pa
             tokens=tokens,
             extra_definitions=definitions,
             changed_since=since if native_delta else None,
+            allow_loopback_http=settings.connectors_allow_loopback_http,
         )
         profile = job.profile or _default_profile(job.connector, definitions)
     except ProvisioningError as exc:
-        return _failed(fanout, run_id, job, str(exc))
+        return _failed(workflow, run_id, job, str(exc))
+    request = StartRequest(
+        source=source,
+        profile=profile,
+        trigger="timer",
+        feed=f"hrms:{job.name}",
+        run_id=run_id,
+        full_sync=full_sync,
+        partial=native_delta,
+    )
     try:
-        record = fanout.start(
-            source,
-            profile_name=profile,
-            run_id=run_id,
-            trigger="timer",
-            source_key=f"hrms:{job.name}",
-            full_sync=full_sync,
-            partial=native_delta,
-        )
+        record = workflow.start(request)
     except ProvisioningError as exc:  # the HR system failed mid-pull: the run says so, nothing was sent
-        return _failed(fanout, run_id, job, str(exc))
+        return _failed(workflow, run_id, job, str(exc))
     if record.status != "failed":
         update_json(state, pulls_blob, lambda data: {**(data or {}), "lastPull": started}, attempts=20)
     return record
 
 
-def _failed(fanout: Fanout, run_id: str, job: ConnectorJob, message: str) -> RunRecord:
+def _failed(workflow: Workflow, run_id: str, job: ConnectorJob, message: str) -> RunRecord:
     try:
-        record = fanout.store.load_record(run_id)
+        record = workflow.state.load_record(run_id)
     except RunNotFound:
         record = RunRecord(runId=run_id, trigger="timer", source=f"hrms:{job.connector}", profile=job.profile or "")
     record.status, record.message = "failed", message
-    fanout.store.save_record(record)
+    workflow.state.save_record(record)
     log.error("connector job %s: %s", job.name, message)
     return record
 
@@ -121,9 +124,9 @@ def _default_profile(connector_id: str, definitions: Path | None) -> str:
     return profile
 
 
-def _user_definitions(services: Services, folder: Path) -> Path | None:
+def _user_definitions(storage: StorageClients, settings: Settings, folder: Path) -> Path | None:
     """User-defined connector definitions from the config container, as files the registry can read."""
-    container = services.storage.container(services.settings.hr_config_container)
+    container = storage.container(settings.hr_config_container)
     found = False
     for item in container.list_blobs(name_starts_with=DEFINITIONS_PREFIX):
         if item.name.endswith(".json"):

@@ -13,6 +13,16 @@ from collections.abc import Callable, Generator
 import httpx
 from azure.core.credentials import TokenCredential
 
+from provisioning.core.errors import ProvisioningError
+
+
+class CredentialFailed(ProvisioningError):
+    """The credential could not give a token (revoked, expired secret, no identity): no request can go out.
+
+    The message is the credential's own (azure-identity never puts a secret in it), cut to one line.
+    """
+
+
 REFRESH_MARGIN = 300.0
 """Seconds before expiry at which a cached token is replaced."""
 
@@ -37,7 +47,11 @@ class CredentialAuth(httpx.Auth):
             if fresh_enough and self._token != stale:
                 assert self._token is not None
                 return self._token
-            access = self._credential.get_token(self._scope)
+            try:
+                access = self._credential.get_token(self._scope)
+            except Exception as exc:  # azure-identity raises several types; all of them mean no token
+                first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+                raise CredentialFailed(f"no token from {type(self._credential).__name__}: {first_line}") from exc
             self._token, self._expires_on = access.token, float(access.expires_on)
             self.tokens_fetched += 1
             return access.token

@@ -7,26 +7,28 @@ batch's outcome instead of raising, so one bad batch never stops the rest.
 
 from __future__ import annotations
 
-import threading
+import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from provisioning.core.errors import ProvisioningError
 from provisioning.core.plan.bulk import BulkRequest
-from provisioning.core.retry import RetryPolicy, parse_retry_after
-from provisioning.entra.graph_auth import CredentialAuth, TokenCredentialLike
+from provisioning.core.retry import Retry, RetryPolicy, parse_retry_after, retry_loop
+from provisioning.core.runs import BatchOutcome
+from provisioning.entra.graph_auth import CredentialAuth, CredentialFailed, TokenCredentialLike
 from provisioning.entra.graph_endpoint import GraphEndpoint
 from provisioning.entra.pacing import SlidingWindowPacer, Slot
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 USER_AGENT = "entra-inbound-provisioning/0.1"
 _MAX_ERROR_TEXT = 2000
+FATAL_STATUSES = frozenset({401, 403})
+"""After the one token refresh, every further request would be refused the same way: stop sending."""
+log = logging.getLogger("provisioning.graph")
 
 
 class GraphError(ProvisioningError):
@@ -37,25 +39,6 @@ class GraphError(ProvisioningError):
         self.code = code
         self.message = message
         super().__init__(f"{action}: {status or 'no answer'} {code}: {message}".rstrip(": "))
-
-
-@dataclass
-class BatchOutcome:
-    """What happened to one bulk request: what a run report and retry-failed need."""
-
-    number: int
-    external_ids: list[str]
-    status: Literal["accepted", "failed"]
-    http_status: int | None
-    attempts: int
-    seconds: float
-    error_code: str = ""
-    error: str = ""
-    waited_for_throttle: float = 0.0
-    retried_statuses: list[int] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class GraphClient:
@@ -70,8 +53,11 @@ class GraphClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         timeout: float = 60.0,
+        embedded: bool = False,
     ) -> None:
         self.endpoint = endpoint
+        self.embedded = embedded
+        """The CLI's embedded emulator: its directory and logs end with this process."""
         self.auth = CredentialAuth(credential, endpoint.scope)
         self._http = httpx.Client(
             transport=transport, auth=self.auth, timeout=timeout, headers={"User-Agent": USER_AGENT}
@@ -92,38 +78,70 @@ class GraphClient:
 
     # ---- bulkUpload ------------------------------------------------------------------------------------
 
-    def upload(self, request: BulkRequest) -> BatchOutcome:
-        """POST one bulk request, paced and retried; the outcome says accepted or failed, and why."""
+    def upload(self, request: BulkRequest, *, deadline: float | None = None) -> BatchOutcome:
+        """POST one bulk request, paced and retried; the outcome says accepted or failed, and why.
+
+        Nothing raises: a credential that cannot give a token, a transport failure or any other error
+        ends as a failed outcome with its reason (``fatal`` when every further request would fail the
+        same way). ``deadline`` (a ``clock()`` value) bounds the retrying: no wait ends past it.
+        """
         started = self._clock()
         outcome = BatchOutcome(request.number, request.external_ids, "failed", None, 0, 0.0)
         headers = {"Content-Type": SCIM_CONTENT_TYPE, "Accept": "application/json"}
-        while True:
+
+        def attempt() -> httpx.Response:
             outcome.attempts += 1
             asked = self._clock()
             slot = self.pacer.acquire()
             outcome.waited_for_throttle += max(slot.start - asked, 0.0)
-            try:
-                response = self._post_paced(slot, request.body, headers)
-            except httpx.TransportError as exc:
-                outcome.http_status, outcome.error_code, outcome.error = None, "TransportError", type(exc).__name__
-                retry_after = None
-            else:
-                outcome.http_status = response.status_code
-                if response.is_success:
-                    outcome.status, outcome.error_code, outcome.error = "accepted", "", ""
-                    break
-                outcome.error_code, outcome.error = _graph_error(response)
-                if not self.policy.retryable(response.status_code):
-                    break
-                outcome.retried_statuses.append(response.status_code)
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            delay = self.policy.delay(outcome.attempts, retry_after)
-            if delay is None:
-                break
-            if outcome.http_status == 429:
-                self.pacer.hold(delay)  # every sender backs off, not just this one
-            else:
-                self._sleep(delay)
+            return self._post_paced(slot, request.body, headers)
+
+        last: list[Retry | None] = [None]
+
+        def judge(answer: httpx.Response | Exception) -> Retry | None:
+            last[0] = verdict = _judge(answer)
+            return verdict
+
+        def _judge(answer: httpx.Response | Exception) -> Retry | None:
+            if isinstance(answer, httpx.TransportError):
+                outcome.http_status, outcome.error_code, outcome.error = None, "TransportError", type(answer).__name__
+                return Retry(reason=type(answer).__name__)
+            if isinstance(answer, Exception):
+                return None
+            outcome.http_status = answer.status_code
+            if answer.is_success:
+                outcome.status, outcome.error_code, outcome.error = "accepted", "", ""
+                return None
+            outcome.error_code, outcome.error = _graph_error(answer)
+            if not self.policy.retryable(answer.status_code):
+                return None
+            outcome.retried_statuses.append(answer.status_code)
+            after = parse_retry_after(answer.headers.get("Retry-After"))
+            return Retry(after=after, reason=f"HTTP {answer.status_code}", shared=answer.status_code == 429)
+
+        try:
+            retry_loop(
+                attempt,
+                judge,
+                policy=self.policy,
+                sleep=self._sleep,
+                clock=self._clock,
+                deadline=deadline,
+                hold=self.pacer.hold,  # a 429: every sender backs off, not just this one
+            )
+        except CredentialFailed as exc:
+            outcome.http_status, outcome.error_code, outcome.error = None, "CredentialUnavailable", str(exc)
+            outcome.fatal = True
+        except httpx.TransportError:
+            pass  # recorded by the judge: the last try's transport error
+        except Exception as exc:  # an unexpected failure is this request's outcome, never a lost request
+            outcome.http_status, outcome.error_code = None, type(exc).__name__
+            outcome.error = "unexpected error while sending (see the log)"
+            log.exception("request %d: unexpected error while sending", request.number)
+        if outcome.status == "failed" and outcome.http_status in FATAL_STATUSES:
+            outcome.fatal = True
+        if outcome.status == "failed" and not outcome.fatal and last[0] is not None and deadline is not None:
+            outcome.gave_up_at_deadline = True
         outcome.seconds = round(self._clock() - started, 3)
         return outcome
 
@@ -132,45 +150,6 @@ class GraphClient:
             return self._http.post(self.endpoint.bulk_upload_url, content=body, headers=headers)
         finally:
             self.pacer.answered(slot)  # whatever happened, the window moves on from here
-
-    def upload_all(
-        self,
-        requests: Iterable[BulkRequest],
-        *,
-        concurrency: int = 4,
-        on_outcome: Callable[[BatchOutcome], None] | None = None,
-    ) -> list[BatchOutcome]:
-        """Uploads with at most ``concurrency`` requests in flight, reading ``requests`` lazily.
-
-        A request that starts a new manager level waits until every earlier request has been
-        answered, so that reports are never accepted before their managers.
-        """
-        outcomes: list[BatchOutcome] = []
-        lock = threading.Lock()
-
-        def record(future: Future[BatchOutcome]) -> None:
-            outcome = future.result()
-            with lock:
-                outcomes.append(outcome)
-            if on_outcome is not None:
-                on_outcome(outcome)
-
-        in_flight: dict[Future[BatchOutcome], int] = {}  # future -> first manager level of its request
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="bulkUpload") as pool:
-            for request in requests:
-                # Records of this request may report to records of any lower level still in flight.
-                earlier = [f for f, first_level in in_flight.items() if first_level < request.last_level]
-                if earlier:
-                    wait(earlier)
-                while len(in_flight) >= concurrency or any(f.done() for f in in_flight):
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for finished in done:
-                        in_flight.pop(finished, None)
-                future = pool.submit(self.upload, request)
-                future.add_done_callback(record)
-                in_flight[future] = request.first_level
-            wait(in_flight)
-        return sorted(outcomes, key=lambda o: o.number)
 
     # ---- the job and its schema -----------------------------------------------------------------------
 
@@ -215,28 +194,31 @@ class GraphClient:
         return body
 
     def _call(self, method: str, url: str, action: str, **kwargs: Any) -> httpx.Response:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
-                delay = self.policy.delay(attempt)
-                if delay is None:
-                    raise GraphError(action, None, "TransportError", type(exc).__name__) from exc
-                self._sleep(delay)
-                continue
-            if response.is_success:
-                return response
-            code, message = _graph_error(response)
-            delay = (
-                self.policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
-                if self.policy.retryable(response.status_code)
-                else None
+        def judge(answer: httpx.Response | Exception) -> Retry | None:
+            if isinstance(answer, httpx.TransportError):
+                return Retry(reason=type(answer).__name__)
+            if isinstance(answer, Exception) or answer.is_success or not self.policy.retryable(answer.status_code):
+                return None
+            return Retry(
+                after=parse_retry_after(answer.headers.get("Retry-After")), reason=f"HTTP {answer.status_code}"
             )
-            if delay is None:
-                raise GraphError(action, response.status_code, code, message)
-            self._sleep(delay)
+
+        try:
+            response = retry_loop(
+                lambda: self._http.request(method, url, **kwargs),
+                judge,
+                policy=self.policy,
+                sleep=self._sleep,
+                clock=self._clock,
+            )
+        except httpx.TransportError as exc:
+            raise GraphError(action, None, "TransportError", type(exc).__name__) from exc
+        except CredentialFailed as exc:
+            raise GraphError(action, None, "CredentialUnavailable", str(exc)) from exc
+        if response.is_success:
+            return response
+        code, message = _graph_error(response)
+        raise GraphError(action, response.status_code, code, message)
 
 
 def _graph_error(response: httpx.Response) -> tuple[str, str]:

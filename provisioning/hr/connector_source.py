@@ -126,6 +126,7 @@ def connector_source(
     extra_definitions: Path | None = None,
     limit: int | None = None,
     changed_since: str | None = None,
+    allow_loopback_http: bool = False,
 ) -> JsonSource:
     """The records of an HR system as a source for the pipeline (fetched page by page as it reads).
 
@@ -148,9 +149,23 @@ def connector_source(
     if changed_since is not None:
         from connectors.changes import fetch_changes
 
-        changes = fetch_changes(definition, config, since=changed_since, limit=limit, on_rotate=on_rotate)
+        changes = fetch_changes(
+            definition,
+            config,
+            since=changed_since,
+            limit=limit,
+            on_rotate=on_rotate,
+            allow_loopback_http=allow_loopback_http,
+        )
         return JsonSource(changes, name=f"hrms:{connector_id} (changed since {changed_since})", allow_empty=True)
-    records = fetch_records(definition, config, limit=limit, on_rotate=on_rotate, concurrency=PAGES_AHEAD)
+    records = fetch_records(
+        definition,
+        config,
+        limit=limit,
+        on_rotate=on_rotate,
+        concurrency=PAGES_AHEAD,
+        allow_loopback_http=allow_loopback_http,
+    )
     return JsonSource(records, name=f"hrms:{connector_id}")
 
 

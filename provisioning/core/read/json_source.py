@@ -6,11 +6,12 @@ paths into each object (``person.names[0].first``).
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -19,6 +20,7 @@ from provisioning.core.read.records import Getter, NumberedRecord
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _SAMPLED = 100
+_HEAD = 64 * 1024
 
 
 def path_getter(path: str) -> Getter:
@@ -71,25 +73,43 @@ class JsonSource:
 
     @classmethod
     def from_json(cls, data: bytes | str | Path, *, name: str | None = None) -> JsonSource:
-        """A JSON array of objects, or JSON lines; a path is read from disk."""
+        """A JSON array of objects, ``{"records": [...]}``, or JSON lines; a path is read from disk."""
         if isinstance(data, Path):
             name = name or str(data)
             data = data.read_bytes()
         raw = data.encode() if isinstance(data, str) else data
-        name = name or "JSON input"
-        stripped = raw.lstrip()
+        return cls.from_stream(io.BytesIO(raw), name=name or "JSON input")
+
+    @classmethod
+    def from_stream(cls, stream: IO[bytes], *, name: str) -> JsonSource:
+        """Like ``from_json``, from a binary stream. JSON lines are read a line at a time (memory stays
+        flat at any size); a JSON document (an array or ``{"records": [...]}``) is parsed whole."""
+        head = stream.read(_HEAD)
+        stripped = head.lstrip()
         if stripped.startswith(b"\xef\xbb\xbf"):
             stripped = stripped[3:].lstrip()
+        while not stripped and head:
+            head = stream.read(_HEAD)
+            stripped = head.lstrip()
         if not stripped:
             raise SourceError(name, "is empty: expected a JSON array of objects or JSON lines")
-        if stripped.startswith(b"["):
+        if stripped.startswith((b"[", b"{")) and not _looks_like_json_lines(stripped):
             try:
-                items = orjson.loads(stripped)
+                document = orjson.loads(stripped + stream.read())
             except orjson.JSONDecodeError as exc:
                 raise SourceError(name, f"is not valid JSON: {exc}") from exc
-            return cls(items, name=name, line_label="record")
+            if isinstance(document, dict):
+                records = document.get("records")
+                if not isinstance(records, list):
+                    raise SourceError(
+                        name, 'is one JSON object: send an array of records, {"records": [...]}, or JSON lines'
+                    )
+                document = records
+            if not isinstance(document, list):
+                raise SourceError(name, "is not a JSON array of records")
+            return cls(document, name=name, line_label="record")
         source = cls((), name=name, line_label="line")
-        source._numbered = _json_lines(stripped)
+        source._numbered = _json_lines(_lines(stripped, stream))
         return source
 
     @property
@@ -121,8 +141,40 @@ class JsonSource:
         return self._sample
 
 
-def _json_lines(data: bytes) -> Iterator[NumberedRecord]:
-    for number, line in enumerate(data.splitlines(), start=1):
+def _looks_like_json_lines(head: bytes) -> bool:
+    """``{...}\n{...}``: the first line is a whole object on its own."""
+    first, newline, _ = head.partition(b"\n")
+    if not newline or not first.strip().startswith(b"{"):
+        return False
+    try:
+        return isinstance(orjson.loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _lines(head: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    yield from io.BufferedReader(_Prefixed(head, stream))
+
+
+class _Prefixed(io.RawIOBase):
+    """The bytes already read, then the rest of the stream, as one raw stream for line reading."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._head[: len(buffer)] if self._head else self._stream.read(len(buffer))
+        self._head = self._head[len(data) :] if self._head else b""
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _json_lines(data: Iterable[bytes]) -> Iterator[NumberedRecord]:
+    for number, line in enumerate(data, start=1):
         if not line.strip():
             continue
         try:

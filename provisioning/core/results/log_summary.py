@@ -158,6 +158,30 @@ class RunResults:
         }
 
 
+def merge_results(previous: RunResults, fresh: RunResults) -> RunResults:
+    """What a new look at the logs adds to what was recorded: a known outcome is never replaced by
+    "pending" (the entries may have aged out of the logs, or the look went to another directory), and
+    of two outcomes for one record the later one wins."""
+    outcomes = dict(previous.outcomes)
+    for external_id, outcome in fresh.outcomes.items():
+        known = outcomes.get(external_id)
+        if known is None or (outcome.activity or "") >= (known.activity or ""):
+            outcomes[external_id] = outcome
+    pending = [i for i in dict.fromkeys([*previous.pending, *fresh.pending]) if i not in outcomes]
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in outcomes.values():
+        statuses = counts.setdefault(outcome.action, {})
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+    return RunResults(
+        outcomes=outcomes,
+        pending=pending,
+        counts=_ordered(counts),
+        unrelated=fresh.unrelated,
+        before_since=fresh.before_since,
+        duplicates=fresh.duplicates,
+    )
+
+
 def parse_log_time(value: Any) -> datetime | None:
     """An activityDateTime as an aware UTC datetime (``Z``, an offset, or none meaning UTC); None if unreadable."""
     if not isinstance(value, str) or not value:

@@ -58,7 +58,11 @@ def _test(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    lines = test_connection(registry[args.connector], load_config_file(args.connector_config))
+    lines = test_connection(
+        registry[args.connector],
+        load_config_file(args.connector_config),
+        allow_loopback_http=load_settings().connectors_allow_loopback_http,
+    )
     for line in lines:
         print(line)
     return EXIT_OK if lines and not any(line.lower().startswith(("fail", "error")) for line in lines) else EXIT_FAILED
@@ -69,9 +73,14 @@ def _fetch(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     config = load_config_file(args.connector_config)
-    tokens = LocalTokenStore(Path(settings.runs_dir).parent / "state")
+    tokens = LocalTokenStore(Path(settings.state_dir))
     source = connector_source(
-        args.connector, config, tokens=tokens, extra_definitions=_extra_folder(), limit=args.limit
+        args.connector,
+        config,
+        tokens=tokens,
+        extra_definitions=_extra_folder(),
+        limit=args.limit,
+        allow_loopback_http=settings.connectors_allow_loopback_http,
     )
     count = 0
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,10 @@
-"""The CLI commands that talk to Entra: run, logs, schema-sync, retry-failed, and their composition root.
+"""The CLI commands that run the engine: run, resume, approve, retry-failed, logs, and schema-sync.
 
-With no endpoint configured, ``run`` starts the Graph emulator in-process and uses it (the embedded
-default); with ``ENTRA_BULK_UPLOAD_URL`` (or ``--endpoint``) and credentials it talks to Entra.
+They only turn argv into a call on the workflow and its record into lines and an exit status. The CLI's
+composition: state in local folders (RUNS_DIR, STATE_DIR), requests sent by threads in this process, and
+Graph at ENTRA_BULK_UPLOAD_URL (or ``--endpoint``), else the Graph emulator started in this process
+(the embedded default, whose directory ends with the process). A command about an earlier run talks to
+the endpoint that run used.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from provisioning.core.errors import ProvisioningError
 from provisioning.core.mapping.profiles import load_profile
 from provisioning.core.plan.reports import describe_summary
 from provisioning.doors.cli.progress import Progress
@@ -21,23 +25,44 @@ from provisioning.settings import load_settings
 
 if TYPE_CHECKING:  # the Graph and Azure SDK modules load only for the commands that use them
     from provisioning.core.runs import RunRecord
-    from provisioning.engine.runner import RunOptions
+    from provisioning.engine.workflow import Workflow
     from provisioning.entra.graph_client import GraphClient
     from provisioning.settings import Settings
+    from provisioning.state.local import LocalState
 
-EXIT_OK, EXIT_NOT_PROVISIONED, EXIT_ERROR, EXIT_HELD = 0, 1, 2, 3
+EXIT_OK, EXIT_NOT_PROVISIONED, EXIT_ERROR, EXIT_HELD, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EMBEDDED_FIRST_POLL = 0.2
 EMBEDDED_LOG_WAIT = 5.0
 
 
 def add_commands(commands: Any, build_arguments: Any) -> None:
-    run = commands.add_parser("run", help="build, schema-sync, send, and show per-worker results")
+    run = commands.add_parser("run", help="build, hold-check, send, and show per-worker results")
     build_arguments(run)
     _endpoint_argument(run)
     run.add_argument("--dry-run", action="store_true", help="build and show the schema change; send nothing")
     run.add_argument("--no-wait", action="store_true", help="do not wait for the provisioning logs")
     run.add_argument("--ignore-job-status", action="store_true", help="send even if the job is paused")
+    run.add_argument("--full-sync", action="store_true", help="send every record, changed or not")
+    run.add_argument("--feed", help="the feed whose delta state and safety history this run uses (default: profile)")
     run.set_defaults(handler=_run)
+
+    resume = commands.add_parser("resume", help="go on with a run stopped by Ctrl-C, a kill or a crash")
+    resume.add_argument("run_id", metavar="RUN")
+    _endpoint_argument(resume)
+    resume.add_argument("--no-wait", action="store_true")
+    resume.set_defaults(handler=_resume)
+
+    approve = commands.add_parser("approve", help="let a run held by a safety stop go")
+    approve.add_argument("run_id", metavar="RUN")
+    _endpoint_argument(approve)
+    approve.add_argument("--no-wait", action="store_true")
+    approve.set_defaults(handler=_approve)
+
+    retry = commands.add_parser("retry-failed", help="send again the failed records of a run, as a new run")
+    retry.add_argument("--run", required=True, help="the run id")
+    _endpoint_argument(retry)
+    retry.add_argument("--no-wait", action="store_true")
+    retry.set_defaults(handler=_retry_failed)
 
     logs = commands.add_parser("logs", help="per-worker outcomes from the provisioning logs")
     _endpoint_argument(logs)
@@ -58,84 +83,177 @@ def add_commands(commands: Any, build_arguments: Any) -> None:
     )
     schema.set_defaults(handler=_schema_sync)
 
-    retry = commands.add_parser("retry-failed", help="send again the failed records of a run")
-    retry.add_argument("--run", required=True, help="the run id")
-    _endpoint_argument(retry)
-    retry.add_argument("--no-wait", action="store_true")
-    retry.set_defaults(handler=_retry_failed)
-
 
 def _endpoint_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", help="bulkUpload URL (default: ENTRA_BULK_UPLOAD_URL, else the emulator)")
 
 
+class EmbeddedRunGone(ProvisioningError):
+    """A run made on the embedded emulator: its directory and logs ended with the process that made it."""
+
+
+# ---- composition ----------------------------------------------------------------------------------
+
+
+class _Profiles:
+    """``--mapping`` is a profile name in mappings/ or a path: the same loader for approve and retry."""
+
+    def load(self, name: str) -> Any:
+        return load_profile(name)
+
+
+def _state(settings: Settings) -> LocalState:
+    from provisioning.state.local import LocalState
+
+    return LocalState(settings.runs_dir, settings.state_dir)
+
+
 @contextmanager
-def _client(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[GraphClient, bool]]:
-    """The Graph client of this invocation, and whether it is the embedded emulator."""
+def _state_for(settings: Settings, client: GraphClient) -> Iterator[LocalState]:
+    """Run records stay in RUNS_DIR. Feed state describes what a directory holds, so a run on the embedded
+    emulator keeps it only as long as that directory lives: in a folder removed with the process."""
+    if not client.embedded:
+        yield _state(settings)
+        return
+    import tempfile
+
+    from provisioning.state.local import LocalState
+
+    with tempfile.TemporaryDirectory(prefix="embedded-feeds-") as folder:
+        yield LocalState(settings.runs_dir, folder)
+
+
+@contextmanager
+def _graph(args: argparse.Namespace, settings: Settings, record: RunRecord | None = None) -> Iterator[GraphClient]:
+    """The Graph client of this invocation: ``--endpoint``, else the run's own endpoint, else the setting,
+    else the embedded emulator."""
     from provisioning.core.retry import RetryPolicy
-    from provisioning.engine.services import build_graph_client
+    from provisioning.doors.composition import build_graph_client
     from provisioning.entra.credentials import EmulatorCredential
     from provisioning.entra.graph_client import GraphClient
     from provisioning.entra.graph_endpoint import parse_bulk_upload_url
 
-    url = getattr(args, "endpoint", None) or settings.entra_bulk_upload_url
-    policy = RetryPolicy(max_attempts=settings.entra_max_attempts)
-    if not url:
-        from emulators.entra import EntraEmulator  # the embedded default only
-
-        with EntraEmulator(processing_delay=0.0) as emulator:
-            print(f"no ENTRA_BULK_UPLOAD_URL set: using the embedded Graph emulator at {emulator.base_url}")
-            endpoint = parse_bulk_upload_url(emulator.bulk_upload_url(), allow_loopback=True)
-            with GraphClient(endpoint, EmulatorCredential(), rate=settings.rate, policy=policy) as client:
-                yield client, True
+    recorded = (record.endpoint if record is not None else {}) or {}
+    url = getattr(args, "endpoint", None)
+    if not url and recorded.get("embedded"):
+        raise EmbeddedRunGone(
+            f"run {record.runId if record else ''} was sent to the embedded Graph emulator, which ended with the "
+            "process that ran it: its directory and logs are gone. Pass --endpoint (or run against a real job)."
+        )
+    url = url or recorded.get("bulkUploadUrl") or settings.entra_bulk_upload_url
+    if url:
+        with build_graph_client(settings, url) as client:
+            yield client
         return
-    with build_graph_client(settings.model_copy(update={"entra_bulk_upload_url": url})) as client:
-        yield client, False
+    from emulators.entra import EntraEmulator  # the embedded default only
+
+    with EntraEmulator(processing_delay=0.0) as emulator:
+        print(f"no ENTRA_BULK_UPLOAD_URL set: using the embedded Graph emulator at {emulator.base_url}")
+        endpoint = parse_bulk_upload_url(emulator.bulk_upload_url(), allow_loopback=True)
+        policy = RetryPolicy(max_attempts=settings.entra_max_attempts)
+        with GraphClient(endpoint, EmulatorCredential(), rate=settings.rate, policy=policy, embedded=True) as client:
+            yield client
 
 
-def _options(args: argparse.Namespace, settings: Settings, embedded: bool) -> RunOptions:
-    from provisioning.engine.runner import RunOptions
+def _workflow(args: argparse.Namespace, settings: Settings, client: GraphClient, state: LocalState) -> Workflow:
+    from provisioning.engine.config import RunConfig
+    from provisioning.engine.sending import ThreadSender
+    from provisioning.engine.workflow import Workflow
 
-    return RunOptions(
-        dry_run=getattr(args, "dry_run", False),
-        wait=not getattr(args, "no_wait", False),
-        concurrency=settings.entra_upload_concurrency,
-        batch_size=min(getattr(args, "batch_size", None) or settings.entra_batch_size, settings.entra_batch_size),
-        log_wait_seconds=EMBEDDED_LOG_WAIT if embedded else settings.entra_log_wait_seconds,
-        first_poll_seconds=EMBEDDED_FIRST_POLL if embedded else settings.entra_log_first_poll_seconds,
-        ignore_job_status=getattr(args, "ignore_job_status", False),
+    config = RunConfig.from_settings(settings)
+    batch_size = getattr(args, "batch_size", None)
+    config = config.but(
+        batch_size=min(batch_size or settings.entra_batch_size, settings.entra_batch_size),
+        full_sync=config.full_sync or getattr(args, "full_sync", False),
+        ignore_job_status=config.ignore_job_status or getattr(args, "ignore_job_status", False),
+    )
+    if client.embedded:
+        config = config.but(log_first_poll=EMBEDDED_FIRST_POLL, log_wait=EMBEDDED_LOG_WAIT)
+    sender = ThreadSender(
+        client, concurrency=config.concurrency, wait_for_results=not getattr(args, "no_wait", False), echo=print
+    )
+    return Workflow(
+        state,
+        graph=lambda: client,
+        profiles=_Profiles(),
+        sender=sender,
+        config=config,
+        echo=print,
+        progress=Progress("reading"),
     )
 
 
+# ---- commands -------------------------------------------------------------------------------------
+
+
 def _run(args: argparse.Namespace) -> int:
-    from provisioning.engine.runner import Runner
-    from provisioning.state.local import LocalRunStore
+    from provisioning.engine.workflow import StartRequest
 
     settings = load_settings()
     profile = load_profile(args.mapping)
     source = source_from_args(args, profile)
-    store = LocalRunStore(settings.runs_dir)
-    progress = Progress("reading")
-    with _client(args, settings) as (client, embedded):
-        runner = Runner(client, store, echo=print, progress=progress)
-        record = runner.run(source, profile, _options(args, settings, embedded))
-    return _report(record, store.root)
+    with _graph(args, settings) as client, _state_for(settings, client) as state:
+        workflow = _workflow(args, settings, client, state)
+        request = StartRequest(
+            source=source,
+            profile=args.mapping,
+            trigger="cli",
+            feed=args.feed or f"profile:{profile.name}",
+            dry_run=args.dry_run,
+        )
+        return _report(_interruptible(lambda: workflow.start(request)), state)
 
 
-def _report(record: RunRecord, root: Any) -> int:
+def _resume(args: argparse.Namespace) -> int:
+    return _on_run(args, args.run_id, lambda workflow: workflow.resume(args.run_id))
+
+
+def _approve(args: argparse.Namespace) -> int:
+    return _on_run(args, args.run_id, lambda workflow: workflow.approve(args.run_id, by="cli"))
+
+
+def _retry_failed(args: argparse.Namespace) -> int:
+    return _on_run(args, args.run, lambda workflow: workflow.retry(args.run))
+
+
+def _on_run(args: argparse.Namespace, run_id: str, step: Any) -> int:
+    settings = load_settings()
+    state = _state(settings)
+    record = state.load_record(run_id)
+    with _graph(args, settings, record) as client, _state_for(settings, client) as state:
+        return _report(_interruptible(lambda: step(_workflow(args, settings, client, state))), state)
+
+
+def _interruptible(step: Any) -> Any:
+    from provisioning.engine.sending import RunInterrupted
+
+    try:
+        return step()
+    except RunInterrupted as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def _report(record: RunRecord, state: LocalState) -> int:
     for line in describe_summary_of(record):
         print(line)
     if record.results is not None:
         for line in describe_stored_results(record.results):
             print(line)
     print(f"run {record.runId}: {record.status}{': ' + record.message if record.message else ''}")
-    print(f"run record: {root}/{record.runId}/run.json")
+    print(f"run record: {state.root}/{record.runId}/run.json")
+    return exit_status(record)
+
+
+def exit_status(record: RunRecord) -> int:
+    """0 all provisioned; 1 something not provisioned (rejects, failures in the logs, still pending);
+    2 the run failed; 3 held."""
     if record.status == "held":
         return EXIT_HELD
     if record.status == "failed":
         return EXIT_ERROR
     failed = (record.results or {}).get("failed") or []
-    if record.counts.rejected or record.counts.failed or failed:
+    if record.counts.rejected or record.counts.failed or failed or record.status == "sent":
         return EXIT_NOT_PROVISIONED
     return EXIT_OK
 
@@ -156,30 +274,32 @@ def describe_stored_results(results: dict[str, Any], limit: int = 25) -> list[st
 def _logs(args: argparse.Namespace) -> int:
     from provisioning.core.results.log_query import provisioning_log_params
     from provisioning.core.results.log_summary import describe_results, summarise_everyone
-    from provisioning.engine.runner import Runner, RunOptions
-    from provisioning.state.local import LocalRunStore
 
     settings = load_settings()
-    store = LocalRunStore(settings.runs_dir)
-    with _client(args, settings) as (client, embedded):
-        if embedded:
+    if args.run:
+        state = _state(settings)
+        record = state.load_record(args.run)
+        if record.endpoint.get("embedded") and not args.endpoint:
+            print(f"run {record.runId} was sent to the embedded Graph emulator, gone with its process: as recorded")
+        else:
+            with _graph(args, settings, record) as client:
+                record = _workflow(args, settings, client, state).refresh_results(args.run)
+        for line in describe_stored_results(record.results or {}):
+            print(line)
+        print(f"run {record.runId}: {record.status}{': ' + record.message if record.message else ''}")
+        return exit_status(record)
+    since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
+    if since.tzinfo is None:
+        print("error: --since needs a time zone, e.g. 2026-11-28T09:00:00Z", file=sys.stderr)
+        return EXIT_ERROR
+    with _graph(args, settings) as client:
+        if client.embedded:
             print("note: the embedded emulator starts empty; point --endpoint at a running emulator or Entra")
-        if args.run:
-            record = store.load_record(args.run)
-            runner = Runner(client, store, echo=print)
-            runner.wait_for_results(record, RunOptions(log_wait_seconds=0.0))
-            for line in describe_stored_results(record.results or {}):
-                print(line)
-            return EXIT_NOT_PROVISIONED if (record.results or {}).get("failed") else EXIT_OK
-        since = datetime.fromisoformat(args.since.replace("Z", "+00:00"))
-        if since.tzinfo is None:
-            print("error: --since needs a time zone, e.g. 2026-11-28T09:00:00Z", file=sys.stderr)
-            return EXIT_ERROR
         params = provisioning_log_params(client.endpoint.job_id, since=since)
         entries = [entry for page in client.provisioning_logs(params) for entry in page]
-        for line in describe_results(summarise_everyone(entries, since=since)):
-            print(line)
-        return EXIT_OK
+    for line in describe_results(summarise_everyone(entries, since=since)):
+        print(line)
+    return EXIT_OK
 
 
 def _schema_sync(args: argparse.Namespace) -> int:
@@ -187,7 +307,7 @@ def _schema_sync(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     profile = load_profile(args.mapping)
-    with _client(args, settings) as (client, _):
+    with _graph(args, settings) as client:
         plan = plan_schema_sync(
             client.get_schema(),
             profile,
@@ -204,16 +324,4 @@ def _schema_sync(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _retry_failed(args: argparse.Namespace) -> int:
-    from provisioning.engine.runner import Runner
-    from provisioning.state.local import LocalRunStore
-
-    settings = load_settings()
-    store = LocalRunStore(settings.runs_dir)
-    with _client(args, settings) as (client, embedded):
-        runner = Runner(client, store, echo=print)
-        record = runner.retry_failed(args.run, _options(args, settings, embedded))
-    return _report(record, store.root)
-
-
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "exit_status"]

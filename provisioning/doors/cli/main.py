@@ -19,9 +19,9 @@ from provisioning.core.plan.reports import RejectsCsv, describe_reject, describe
 from provisioning.doors.cli.connectors import add_commands as add_connector_commands
 from provisioning.doors.cli.entra import add_commands as add_entra_commands
 from provisioning.doors.cli.progress import Progress
-from provisioning.engine.sources import open_source, source_from_args
+from provisioning.engine.sources import open_location, source_from_args
 
-EXIT_OK, EXIT_REJECTS, EXIT_SOURCE_ERROR = 0, 1, 2
+EXIT_OK, EXIT_REJECTS, EXIT_SOURCE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 _LISTED_REJECTS = 50
 
 
@@ -32,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SourceError, ProfileError, ProvisioningError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_SOURCE_ERROR
+    except KeyboardInterrupt:  # outside a send (which says how to resume): nothing was sent, say so once
+        print("interrupted: nothing more was sent", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,7 +81,7 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _automap(args: argparse.Namespace) -> int:
-    source = open_source(
+    source = open_location(
         args.source, encoding=args.encoding, delimiter=args.delimiter, connector_config=args.connector_config
     )
     suggestion = suggest_profile(source.fields, name=args.name)

@@ -27,12 +27,13 @@ from provisioning.core.read.records import RecordSource
 from provisioning.core.results.log_query import provisioning_log_params
 from provisioning.core.results.log_summary import summarise_everyone
 from provisioning.core.runs import new_run_id
-from provisioning.engine.fanout import Fanout
-from provisioning.engine.services import Services
+from provisioning.doors.composition import Services
+from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
+from provisioning.engine.workflow import StartRequest
 from provisioning.entra.graph_client import GraphError
 from provisioning.hr.connector_source import resolve_settings
 from provisioning.settings import SettingsError
-from provisioning.state.local import RunNotFound
+from provisioning.state.interface import RunNotFound
 
 log = logging.getLogger("provisioning.http")
 
@@ -49,8 +50,6 @@ _RUN_SUMMARY_FIELDS = {
     "finishedAt",
     "counts",
 }
-_CSV_TYPES = ("text/csv", "text/plain", "application/csv", "text/tab-separated-values")
-_JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl")
 
 
 @dataclass
@@ -91,6 +90,8 @@ def handle(endpoint: Callable[[ApiRequest], ApiResponse], request: ApiRequest) -
         return endpoint(request)
     except ApiError as exc:
         return error(exc.status, exc.code, exc.message)
+    except UnsupportedFormat as exc:
+        return error(415, "UnsupportedMediaType", exc.reason)
     except SourceError as exc:
         return error(400, "InvalidSource", str(exc))
     except ProfileError as exc:
@@ -120,9 +121,6 @@ class Api:
     def services(self) -> Services:
         return self._services()
 
-    def fanout(self) -> Fanout:
-        return Fanout(self.services)
-
     # ---- building and sending ----------------------------------------------------------------------
 
     def preview(self, request: ApiRequest) -> ApiResponse:
@@ -148,13 +146,15 @@ class Api:
         source = self._source(request)
         self.services.profiles.load(profile_name)  # an unknown profile is the caller's error: 404 before any run
         run_id = new_run_id()
-        record = self.fanout().start(
-            source,
-            profile_name=profile_name,
-            run_id=run_id,
-            trigger="http",
-            source_key=request.params.get("source") or f"http:{profile_name}",
-            dry_run=dry_run,
+        record = self.services.workflow.start(
+            StartRequest(
+                source=source,
+                profile=profile_name,
+                trigger="http",
+                feed=request.params.get("source") or f"http:{profile_name}",
+                run_id=run_id,
+                dry_run=dry_run,
+            )
         )
         location = f"/api/runs/{run_id}"
         return ApiResponse(
@@ -164,24 +164,37 @@ class Api:
         )
 
     def approve(self, request: ApiRequest) -> ApiResponse:
-        record = self.fanout().approve(request.route["runId"], by="http")
+        record = self.services.workflow.approve(request.route["runId"], by="http")
         return ApiResponse(202, {"runId": record.runId, "status": record.status, "message": record.message})
+
+    def retry(self, request: ApiRequest) -> ApiResponse:
+        """The failed records of a run, sent again as a new run."""
+        record = self.services.workflow.retry(request.route["runId"])
+        location = f"/api/runs/{record.runId}"
+        body = {
+            "runId": record.runId,
+            "retryOf": record.retryOf,
+            "status": record.status,
+            "message": record.message,
+            "location": location,
+        }
+        return ApiResponse(202, body, {"Location": location})
 
     # ---- reading -----------------------------------------------------------------------------------
 
     def runs(self, request: ApiRequest) -> ApiResponse:
         limit = _int_param(request, "limit", 50, 1, 500)
-        records = self.fanout().store.list_runs(limit)
+        records = self.services.state.list_runs(limit)
         return ApiResponse(
             200,
             {"runs": [r.model_dump(include=_RUN_SUMMARY_FIELDS) for r in records]},
         )
 
     def run(self, request: ApiRequest) -> ApiResponse:
-        return ApiResponse(200, self.fanout().view(request.route["runId"]).model_dump(mode="json"))
+        return ApiResponse(200, self.services.workflow.view(request.route["runId"]).model_dump(mode="json"))
 
     def results(self, request: ApiRequest) -> ApiResponse:
-        record = self.fanout().view(request.route["runId"])
+        record = self.services.workflow.view(request.route["runId"])
         if record.results is None:
             return ApiResponse(
                 202, {"runId": record.runId, "status": record.status, "message": "no results from the logs yet"}
@@ -236,7 +249,11 @@ class Api:
             raise ApiError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from None
         if not isinstance(config, dict):
             raise ApiError(400, "InvalidJson", "the body must be the connector's configuration, a JSON object")
-        lines = test_connection(registry[connector_id], resolve_settings(config))
+        lines = test_connection(
+            registry[connector_id],
+            resolve_settings(config),
+            allow_loopback_http=self.services.settings.connectors_allow_loopback_http,
+        )
         return ApiResponse(200, {"connector": connector_id, "report": lines})
 
     def _definitions_folder(self) -> Path | None:
@@ -264,47 +281,40 @@ class Api:
 
     def _source(self, request: ApiRequest) -> RecordSource:
         body = self._checked_body(request)
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type in _CSV_TYPES:
-            return CsvSource(body, name="request body", encoding=request.params.get("encoding") or None)
-        if content_type in _JSON_TYPES:
-            data = _json_records(body)
-            return JsonSource(data, name="request body") if data is not None else JsonSource.from_json(body)
-        raise ApiError(
-            415, "UnsupportedMediaType", f"Content-Type {content_type or '(none)'}: send text/csv or application/json"
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() in ("", "application/octet-stream"):
+            raise ApiError(415, "UnsupportedMediaType", "send text/csv, application/json or application/x-ndjson")
+        return open_source(
+            body, name="request body", content_type=content_type, encoding=request.params.get("encoding") or None
         )
 
     def _fields_of(self, request: ApiRequest) -> list[str]:
         body = self._checked_body(request)
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type in _CSV_TYPES:
+        content_type = request.headers.get("content-type", "")
+        try:
+            kind = source_format("request body", content_type)
+        except UnsupportedFormat:
+            raise ApiError(
+                415, "UnsupportedMediaType", "send a CSV header (text/csv) or JSON field names or records"
+            ) from None
+        if kind == "csv":
             return CsvSource(body, name="request body").fields
-        if content_type in _JSON_TYPES:
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             try:
-                data = orjson.loads(body)
-            except orjson.JSONDecodeError as exc:
+                lines = JsonSource.from_json(body, name="request body")  # JSON lines, or not JSON at all
+            except SourceError:
+                lines = None
+            if lines is None or lines.line_label != "line":
                 raise ApiError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from None
-            if isinstance(data, dict) and isinstance(data.get("fields"), list):
-                data = data["fields"]
-            if isinstance(data, list) and all(isinstance(f, str) for f in data):
-                return list(data)
-            records = data if isinstance(data, list) else [data]
-            return JsonSource(records, name="request body").fields
-        raise ApiError(415, "UnsupportedMediaType", "send a CSV header (text/csv) or JSON field names or records")
-
-
-def _json_records(body: bytes) -> list[Any] | None:
-    """``{"records": [...]}`` as well as a bare array or JSON lines (None: let JsonSource read it)."""
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(data, dict):
-        records = data.get("records")
-        if not isinstance(records, list):
-            raise ApiError(400, "InvalidJson", 'send a JSON array of records, or {"records": [...]}, or JSON lines')
-        return records
-    return None
+            return lines.fields
+        if isinstance(data, dict) and isinstance(data.get("fields"), list):
+            data = data["fields"]
+        if isinstance(data, list) and all(isinstance(f, str) for f in data):
+            return list(data)
+        records = data if isinstance(data, list) else [data]
+        return JsonSource(records, name="request body").fields
 
 
 def _required(request: ApiRequest, name: str) -> str:

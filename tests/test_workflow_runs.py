@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 
 from emulators.entra import DEFAULT_SP, EntraEmulator
-from provisioning import CsvSource, load_profile
+from provisioning import CsvSource
 from provisioning.core.mapping.profile import Profile
-from provisioning.engine.runner import Runner, RunOptions
-from provisioning.state.local import LocalRunStore
-from tests.entra_support import FakeSleep, client_for
+from tests.engine_support import FAST, local_state, start, threaded_workflow
 from tests.support import ROOT, minimal_profile
 
 SAMPLE = ROOT / "samples" / "workers.csv"
@@ -34,17 +32,17 @@ def run(
     max_attempts: int = 6,
     **options: object,
 ):  # type: ignore[no-untyped-def]
-    store = LocalRunStore(tmp_path / "runs")
-    client = client_for(
-        emulator, job=job or emulator.bulk_upload_url().split("/jobs/")[1].split("/")[0], max_attempts=max_attempts
+    """One run as the CLI makes it (threads, local folders; the feed is the profile's, kept in tmp_path)."""
+    state = local_state(tmp_path)
+    dry_run = bool(options.pop("dry_run", False))
+    feed = str(options.pop("feed", "profile:test"))
+    config = FAST.but(**options) if options else FAST
+    profiles = {"custom": profile} if profile is not None else None
+    workflow = threaded_workflow(emulator, state, job=job, max_attempts=max_attempts, config=config, profiles=profiles)
+    record = start(
+        workflow, source, "custom" if profile is not None else "microsoft-sample", feed=feed, dry_run=dry_run
     )
-    runner = Runner(client, store, sleep=FakeSleep())
-    record = runner.run(
-        source or CsvSource(SAMPLE),
-        profile or load_profile("microsoft-sample"),
-        RunOptions(first_poll_seconds=0.01, log_wait_seconds=1, **options),
-    )  # type: ignore[arg-type]
-    return record, runner, store
+    return record, workflow, state
 
 
 def test_the_sample_csv_ends_with_per_record_results(graph: EntraEmulator, tmp_path: Path) -> None:
@@ -58,6 +56,7 @@ def test_the_sample_csv_ends_with_per_record_results(graph: EntraEmulator, tmp_p
         "sent": 278,
         "accepted": 278,
         "failed": 0,
+        "resent": 0,
     }
     results = record.results or {}
     assert results["complete"] and results["pending"] == []
@@ -72,12 +71,20 @@ def test_the_sample_csv_ends_with_per_record_results(graph: EntraEmulator, tmp_p
     assert hired["employeeHireDate"].endswith("Z")
 
 
-def test_a_second_identical_run_changes_nothing(graph: EntraEmulator, tmp_path: Path) -> None:
+def test_a_second_identical_run_sends_nothing_and_a_full_sync_changes_nothing(
+    graph: EntraEmulator, tmp_path: Path
+) -> None:
     run(graph, tmp_path)
+    uploads = graph.upload_count
     second, _, _ = run(graph, tmp_path)
+    # Delta: only the one record the logs reported as failed (the sample's UPN clash) goes again.
+    assert graph.upload_count == uploads + 1
+    assert second.counts.unchanged == 277 and second.counts.operations == 1
+    assert graph.schema_put_count() == 1
+    full, _, _ = run(graph, tmp_path, full_sync=True)
     assert graph.schema_put_count() == 1, "a second schema sync makes no PUT"
-    assert second.schemaSync == {"changes": [], "written": False}
-    assert (second.results or {})["complete"]
+    assert full.schemaSync == {"changes": [], "written": False}
+    assert (full.results or {})["complete"]
     # The logs are read back by time; both runs fall in the same second here, so the emulator's own
     # entries tell what the second upload did: nothing changed, so every record was skipped.
     latest = Counter(
@@ -150,9 +157,10 @@ def test_retry_failed_resends_only_the_failed_records_from_the_run_record(graph:
     graph.inject_faults([503, 503])
     first, runner, _ = run(graph, tmp_path, max_attempts=2)
     assert first.batches[0].status == "failed" and first.counts.failed == 50
-    assert first.status == "completed" or first.status == "sent"
+    assert first.status == "failed" and "1 of 6 requests failed (HTTP 503" not in first.message
+    assert "retry-failed sends their 50 records again" in first.message
     failed_ids = set(first.batches[0].externalIds)
-    retry = runner.retry_failed(first.runId, RunOptions(first_poll_seconds=0.01, log_wait_seconds=1))
+    retry = runner.retry(first.runId)
     assert retry.retryOf == first.runId and retry.status == "completed"
     assert set(retry.sent_external_ids()) == failed_ids
     missing = failed_ids - set(graph.directory())

@@ -1,13 +1,16 @@
-"""The Function App's composition root: settings, storage, run store, profiles and the Graph client, built once.
+"""The composition root: settings, storage, state, profiles, the Graph client and the workflow, built once.
 
-Nothing here runs at import: ``Services.from_settings`` is called on first use, so the Functions host
-can index the app with no setting at all, and a missing setting is an error that names it.
+Only the doors build these (the Function App per process, the CLI per command, ``serve`` per process)
+and pass them into the engine. Nothing here runs at import: the Function App calls
+``Services.from_settings`` on first use, so the Functions host can index the app with no setting at
+all, and a missing setting is an error that names it.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -15,10 +18,14 @@ from provisioning.core.errors import ProfileError
 from provisioning.core.mapping.profile import Profile
 from provisioning.core.mapping.profiles import load_profile, parse_profile
 from provisioning.core.retry import RetryPolicy
+from provisioning.engine.config import RunConfig
+from provisioning.engine.queue_sender import QueueSender
+from provisioning.engine.workflow import Workflow
 from provisioning.entra.credentials import EmulatorCredential, build_credential
 from provisioning.entra.graph_client import GraphClient
 from provisioning.entra.graph_endpoint import LOOPBACK_HOSTS, parse_bulk_upload_url
 from provisioning.settings import Settings, SettingsError, load_settings
+from provisioning.state.blob import BlobState
 from provisioning.state.storage import StorageClients
 
 
@@ -41,6 +48,8 @@ class ProfileResolver:
 
 @dataclass
 class Services:
+    """The Function App's (and the HTTP API's) objects: blob state, queue fan-out, one Graph client."""
+
     settings: Settings
     storage: StorageClients
     _graph: GraphClient | None = field(default=None, repr=False)
@@ -51,9 +60,31 @@ class Services:
         settings = settings or load_settings()
         return cls(settings=settings, storage=StorageClients.from_settings(settings))
 
-    @property
+    @cached_property
     def profiles(self) -> ProfileResolver:
         return ProfileResolver(self.storage, self.settings.hr_config_container)
+
+    @cached_property
+    def state(self) -> BlobState:
+        return BlobState(self.storage, self.settings.hr_runs_container, self.settings.hr_state_container)
+
+    @cached_property
+    def sender(self) -> QueueSender:
+        return QueueSender(
+            self.storage.queue(self.settings.hr_upload_queue),
+            self.storage.queue(self.settings.hr_results_queue),
+            coordinate_seconds=self.settings.hr_coordinate_seconds,
+        )
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        return Workflow(
+            self.state,
+            graph=self.graph,
+            profiles=self.profiles,
+            sender=self.sender,
+            config=RunConfig.from_settings(self.settings),
+        )
 
     def graph(self) -> GraphClient:
         """The Graph client, built on first use (so that preview and the run list work without Entra settings)."""
@@ -63,8 +94,9 @@ class Services:
             return self._graph
 
 
-def build_graph_client(settings: Settings) -> GraphClient:
-    url = settings.entra_bulk_upload_url
+def build_graph_client(settings: Settings, url: str | None = None) -> GraphClient:
+    """The client for ``url`` (default ENTRA_BULK_UPLOAD_URL) with the configured credential and pacing."""
+    url = url or settings.entra_bulk_upload_url
     if not url:
         raise SettingsError(
             "ENTRA_BULK_UPLOAD_URL is not set: copy the job's Provisioning API Endpoint from the portal"
