@@ -17,6 +17,7 @@ From a shell: ``python -m emulators.entra --port 8765`` prints the base URL and 
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import math
 import random
@@ -70,6 +71,8 @@ class RecordedRequest:
     status: int
     time: float  # the emulator's clock when the answer was sent
     query: str = ""
+    body_digest: str = ""
+    """SHA-256 of the body: tells a request sent twice from two requests (tests count resends by it)."""
 
 
 @dataclass
@@ -201,8 +204,14 @@ class EntraEmulator:
             self._injected.extend((status, retry_after) for status in statuses)
 
     def revoke_token(self, token: str) -> None:
+        """Every call with ``token`` is answered 401 from now on (a revoked grant, a disabled client)."""
         with self._lock:
             self._revoked.add(token)
+
+    def restore_token(self, token: str) -> None:
+        """The grant is back (an admin fixed it): ``token`` works again."""
+        with self._lock:
+            self._revoked.discard(token)
 
     def directory(self, sp: str = DEFAULT_SP, job: str | None = None) -> dict[str, dict[str, Any]]:
         """externalId -> the emulated user (target attribute names; ``manager`` is
@@ -405,7 +414,8 @@ class EntraEmulator:
     def _record(self, request: Request, status: int) -> None:
         query = "&".join(f"{k}={v}" for k, v in request.query.items())
         with self._lock:
-            self.requests.append(RecordedRequest(request.method, request.path, status, self._clock(), query))
+            digest = hashlib.sha256(request.body).hexdigest() if request.body else ""
+            self.requests.append(RecordedRequest(request.method, request.path, status, self._clock(), query, digest))
 
 
 if __name__ == "__main__":

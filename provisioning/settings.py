@@ -13,9 +13,20 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provisioning.core.errors import ProvisioningError
-from provisioning.entra.pacing import parse_rate
 
 AuthMode = Literal["auto", "managed-identity", "certificate", "secret", "cli", "default"]
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``"40/5"`` -> (40, 5.0): calls per seconds."""
+    try:
+        calls, seconds = text.split("/")
+        parsed = int(calls), float(seconds)
+    except ValueError as exc:
+        raise ValueError(f"rate {text!r} is not CALLS/SECONDS, e.g. 40/5") from exc
+    if parsed[0] < 1 or parsed[1] <= 0:
+        raise ValueError(f"rate {text!r} must allow at least one call in a positive number of seconds")
+    return parsed
 
 
 class SettingsError(ProvisioningError):

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from provisioning.core.retry import RetryPolicy, parse_retry_after
-from provisioning.entra.pacing import SlidingWindowPacer, parse_rate
+from provisioning.entra.pacing import SlidingWindowPacer
+from provisioning.settings import parse_rate
 
 
 class FakeTime:

@@ -300,8 +300,8 @@ class Workflow:
     def finalise(self, run_id: str) -> RunRecord:
         """Folds the answered requests into the run record and the feed state, once; then the results."""
         record = self.state.load_record(run_id)
-        if not self.state.mark_once(run_id, "finalised"):
-            return record
+        if not self.state.mark_once(run_id, "finalised") and record.status != "sending":
+            return record  # finalised already; a run still "sending" was stopped mid-way: finalise it again
         manifests = self.state.manifests(run_id)
         for manifest in manifests:
             if not manifest.final:  # every request is answered by now; one that is not was lost: say so
@@ -322,9 +322,10 @@ class Workflow:
             ]
             rows = None if record.partialSource else counts.rows
             self.state.update_feed(record.sourceKey, lambda feed: remember_accepted(feed, accepted, rows=rows))
-        record.status = "sent"
         record.message = _failed_requests_message(record)
-        record.finishedAt = None
+        # Failed requests end the run as failed now (whether or not the logs are read for the rest).
+        record.status = "failed" if record.message else "sent"
+        record.finishedAt = utc_now() if record.message else None
         self.state.save_record(record)
         self._echo(
             f"sent {counts.sent} operations in {len(manifests)} requests: "
@@ -376,7 +377,7 @@ class Workflow:
 
     def _end_results(self, record: RunRecord, results: RunResults) -> RunRecord:
         failed = results.failed()
-        if failed and record.sourceKey is not None and record.status == "sent":
+        if failed and record.sourceKey is not None:  # forgetting twice is harmless
             self.state.update_feed(record.sourceKey, lambda feed: forget(feed, failed))
         failed_requests = _failed_requests_message(record)
         if failed_requests:

@@ -20,18 +20,6 @@ DEFAULT_MARGIN = 0.01
 """Each window is kept 1% longer than the server's (50 ms of Entra's 5 s), for clock granularity."""
 
 
-def parse_rate(text: str) -> tuple[int, float]:
-    """``"40/5"`` -> (40, 5.0): calls per seconds."""
-    try:
-        calls, seconds = text.split("/")
-        parsed = int(calls), float(seconds)
-    except ValueError as exc:
-        raise ValueError(f"rate {text!r} is not CALLS/SECONDS, e.g. 40/5") from exc
-    if parsed[0] < 1 or parsed[1] <= 0:
-        raise ValueError(f"rate {text!r} must allow at least one call in a positive number of seconds")
-    return parsed
-
-
 @dataclass
 class Slot:
     """One call's place in the window: when it may start, and when it was answered."""

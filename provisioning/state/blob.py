@@ -26,6 +26,7 @@ from provisioning.state.interface import (
     MANIFEST_FILE,
     REQUEST_FILE,
     RunNotFound,
+    candidates,
     check_run_id,
     feed_file_name,
     newest_first,
@@ -94,19 +95,19 @@ class BlobState:
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         """The newest runs first (run ids sort by time), skipping folders without a run record."""
-        run_ids = sorted(
-            (item.name.rstrip("/") for item in self.runs.walk_blobs(delimiter="/") if isinstance(item, BlobPrefix)),
-            reverse=True,
-        )
+        run_ids = [
+            item.name.rstrip("/") for item in self.runs.walk_blobs(delimiter="/") if isinstance(item, BlobPrefix)
+        ]
         records: list[RunRecord] = []
-        for run_id in run_ids:
-            if len(records) >= limit:
-                break
-            try:
-                records.append(self.load_record(run_id))
-            except RunNotFound:
-                continue
-        return newest_first(records)
+        while run_ids:
+            wanted = candidates(run_ids, limit - len(records))
+            for run_id in wanted:
+                try:
+                    records.append(self.load_record(run_id))
+                except RunNotFound:
+                    continue
+            run_ids = sorted(set(run_ids) - set(wanted), reverse=True) if len(records) < limit else []
+        return newest_first(records)[:limit]
 
     def save_request(self, run_id: str, number: int, body: bytes) -> None:
         name = self._name(run_id, "requests", REQUEST_FILE.format(number=number))

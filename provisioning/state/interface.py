@@ -100,3 +100,13 @@ def feed_file_name(key: str) -> str:
 def newest_first(records: list[RunRecord]) -> list[RunRecord]:
     """By start time: run ids sort by time only to the second (a blob's run id comes from the blob)."""
     return sorted(records, key=lambda r: (r.createdAt, r.runId), reverse=True)
+
+
+def candidates(run_ids: list[str], limit: int) -> list[str]:
+    """The run ids that may be among the ``limit`` newest: the newest ``limit`` by id, and every other id of
+    the same second as the last of them (ids order runs only to the second; their records know better)."""
+    ordered = sorted(run_ids, reverse=True)
+    if len(ordered) <= limit:
+        return ordered
+    second = ordered[limit - 1].split("-", 1)[0]
+    return [i for i in ordered if i >= second or i.split("-", 1)[0] == second]

@@ -28,6 +28,7 @@ from provisioning.state.interface import (
     MANIFEST_FILE,
     REQUEST_FILE,
     RunNotFound,
+    candidates,
     check_run_id,
     feed_file_name,
     newest_first,
@@ -70,8 +71,8 @@ class LocalState:
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         if not self.root.is_dir():
             return []
-        folders = sorted((p for p in self.root.iterdir() if (p / "run.json").is_file()), reverse=True)
-        return newest_first([self.load_record(p.name) for p in folders[:limit]])
+        run_ids = [p.name for p in self.root.iterdir() if (p / "run.json").is_file()]
+        return newest_first([self.load_record(i) for i in candidates(run_ids, limit)])[:limit]
 
     def save_request(self, run_id: str, number: int, body: bytes) -> None:
         folder = self._folder(run_id) / "requests"

@@ -246,14 +246,14 @@ def _report(record: RunRecord, state: LocalState) -> int:
 
 
 def exit_status(record: RunRecord) -> int:
-    """0 all provisioned; 1 something not provisioned (rejects, failures in the logs, still pending);
-    2 the run failed; 3 held."""
+    """0 all provisioned (or all accepted, with --no-wait); 1 something not provisioned (rejects, failures
+    in the logs, still pending after the wait); 2 the run failed; 3 held."""
     if record.status == "held":
         return EXIT_HELD
     if record.status == "failed":
         return EXIT_ERROR
-    failed = (record.results or {}).get("failed") or []
-    if record.counts.rejected or record.counts.failed or failed or record.status == "sent":
+    results = record.results or {}
+    if record.counts.rejected or record.counts.failed or results.get("failed") or results.get("pending"):
         return EXIT_NOT_PROVISIONED
     return EXIT_OK
 
