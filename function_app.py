@@ -15,7 +15,8 @@ import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
 from provisioning.doors.composition import Services
-from provisioning.doors.http.api import Api, ApiRequest, ApiResponse, handle
+from provisioning.doors.http.api import Api
+from provisioning.doors.http.protocol import ApiRequest, ApiResponse, handle
 from provisioning.engine.dropped_files import provision_dropped_blob
 from provisioning.engine.messages import CoordinateMessage, MalformedMessage, UploadMessage
 from provisioning.engine.scheduled_pulls import run_scheduled_pulls

@@ -11,9 +11,11 @@ from .auth import (
     TokenError,
     build_auth,
 )
+from .context import ConnectorError, FetchReport, resolve_definition
 from .definition import AuthSpec, ConfigField, ConnectorDefinition, PagingSpec, RequestSpec
 from .extract import compile_expression, evaluate, flatten
-from .fetch import ConnectorError, FetchReport, FetchStream, fetch_records, resolve_definition, test_connection
+from .fetch import FetchStream, fetch_records
+from .probe import test_connection
 from .registry import BUILTIN_IDS, load_registry, parse_definition, public_view
 
 __all__ = [

@@ -37,8 +37,9 @@ import httpx
 
 from provisioning.core.retry import RetryPolicy
 
+from .context import ConnectorError, FetchReport
 from .definition import ConnectorDefinition, PagingSpec, RequestSpec
-from .fetch import DEFAULT_TIMEOUT, ConnectorError, FetchReport, FetchStream, _Pull, fetch_records
+from .fetch import DEFAULT_TIMEOUT, FetchStream, Pull, fetch_records
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def _bamboohr_changes(
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
 ) -> FetchStream:
     fields = _report_fields(definition)
-    pull = _Pull(_bamboohr_changed_request(definition), config, transport=transport, policy=policy or RetryPolicy(),
+    pull = Pull(_bamboohr_changed_request(definition), config, transport=transport, policy=policy or RetryPolicy(),
                  sleep=sleep, on_rotate=on_rotate, allow_loopback_http=allow_loopback_http,
                  timeout=timeout)  # fmt: skip
     pull.report = report = ChangeReport(connector=definition.id)
@@ -156,7 +157,7 @@ def _bamboohr_changed_request(definition: ConnectorDefinition) -> ConnectorDefin
 
 
 def _bamboohr_records(
-    pull: _Pull,
+    pull: Pull,
     report: ChangeReport,
     moment: dt.datetime,
     fields: list[str],
@@ -203,7 +204,7 @@ def _bamboohr_records(
         pull.client.close()
 
 
-def _json_object(pull: _Pull, response: httpx.Response) -> dict[str, Any]:
+def _json_object(pull: Pull, response: httpx.Response) -> dict[str, Any]:
     path = response.request.url.path
     try:
         body = response.json()
@@ -215,7 +216,7 @@ def _json_object(pull: _Pull, response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def _changed_ids(pull: _Pull, response: httpx.Response) -> list[tuple[str, str]]:
+def _changed_ids(pull: Pull, response: httpx.Response) -> list[tuple[str, str]]:
     """(internal id, lower-case action) pairs from an ``employees/changed`` answer, by ascending id.
 
     BambooHR keys ``employees`` by id (``{"12": {"id": "12", "action": "Updated", ...}}``); a list is read too.

@@ -4,161 +4,36 @@
 stays at one page. With ``concurrency`` N > 1 and a paging style whose next request is known before
 the current page arrives (offset, page, odata), up to N pages are asked for at once from a small
 thread pool; records still come out strictly in page order and at most N pages are held. Link and
-token styles stay one page at a time. Retries follow ``provisioning.core.retry.RetryPolicy``;
-errors are ``ConnectorError``s
-that name the connector, the URL path (never the query string) and the status, with every secret
-config value blanked out.
+token styles stay one page at a time. Retries go through ``provisioning.core.retry.retry_loop``;
+errors are ``ConnectorError``s (``context``) that name the connector, the URL path (never the query
+string) and the status, with every secret config value blanked out. ``probe.test_connection`` makes
+one small request.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-import string
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
-from pydantic import ValidationError
 
-from provisioning.core.errors import ProvisioningError
-from provisioning.core.retry import RetryPolicy, parse_retry_after
+from provisioning.core.retry import Retry, RetryPolicy, parse_retry_after, retry_loop
 
 from .auth import TokenError, build_auth
-from .definition import AuthSpec, ConnectorDefinition
+from .context import FetchReport, PullContext, checked_url, resolve_definition, select_auth, status_hint
+from .definition import ConnectorDefinition
 from .extract import compile_expression, flatten
 from .paging import NextPage, Page, Pager, PagingError
 
 logger = logging.getLogger(__name__)
 
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
-
-
-class ConnectorError(ProvisioningError):
-    """A connector cannot fetch: bad config, refused URL, an HTTP error after retries, bad paging."""
-
-    def __init__(self, message: str, *, connector: str = "", path: str = "", status: int | None = None) -> None:
-        self.connector = connector
-        self.path = path
-        self.status = status
-        super().__init__(message)
-
-
-@dataclass
-class FetchReport:
-    """What a pull did; ``truncated`` says a ``limit`` cut records off."""
-
-    connector: str
-    pages: int = 0
-    records: int = 0
-    retries: int = 0
-    truncated: bool = False
-    complete: bool = False
-    """The end of data was reached (or the limit, with ``truncated``)."""
-
-
-class _Context:
-    """Config values, templating and secret scrubbing for one pull."""
-
-    def __init__(self, definition: ConnectorDefinition, config: Mapping[str, Any]) -> None:
-        self.id = definition.id
-        values: dict[str, Any] = {f.key: f.default for f in definition.fields if f.default is not None}
-        values.update({k: v for k, v in config.items() if v is not None and v != ""})
-        self.config = values
-        self._secrets = sorted(
-            (str(values[k]) for k in definition.secret_keys() | {"clientSecret", "password", "apiKey", "token",
-                                                                 "refreshToken"} if values.get(k)),
-            key=len, reverse=True,
-        )  # fmt: skip
-
-    def add_secret(self, value: str) -> None:
-        if value and value not in self._secrets:
-            self._secrets = [value, *self._secrets]  # a new list: another thread may be scrubbing
-
-    def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if len(secret) >= 3:
-                text = text.replace(secret, "***")
-        return text
-
-    def error(self, message: str, *, path: str = "", status: int | None = None) -> ConnectorError:
-        where = f" {path}" if path else ""
-        return ConnectorError(self.scrub(f"connector {self.id!r}{where}: {message}"),
-                              connector=self.id, path=path, status=status)  # fmt: skip
-
-    def render(self, template: str, *, quote_values: bool = False) -> str:
-        parts: list[str] = []
-        for literal, field, spec, conversion in string.Formatter().parse(template):
-            parts.append(literal)
-            if field is None:
-                continue
-            if spec or conversion:
-                raise self.error(f"template {template!r}: only plain {{field}} placeholders are supported")
-            value = self.config.get(field)
-            if value is None or value == "":
-                raise self.error(f"config field {field!r} is required (used in {template!r})")
-            text = str(value)
-            parts.append(quote(text, safe="") if quote_values else text)
-        return "".join(parts)
-
-
-def resolve_definition(definition: ConnectorDefinition, config: Mapping[str, Any]) -> ConnectorDefinition:
-    """The definition with the config's ``overrides`` and ``extract`` entries applied (custom connectors)."""
-    extra = config.get("extract")
-    if not definition.overrides and not isinstance(extra, Mapping):
-        return definition
-    data = definition.model_dump(by_alias=True, exclude_none=True)
-    for key, target in definition.overrides.items():
-        value = config.get(key)
-        if value is None or value == "":
-            continue
-        node = data
-        *parents, last = target.split(".")
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[last] = value
-    if isinstance(extra, Mapping):
-        data["extract"] = {**data.get("extract", {}), **{str(k): str(v) for k, v in extra.items()}}
-    try:
-        return ConnectorDefinition.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
-        raise ConnectorError(f"connector {definition.id!r}: the config does not fit: {problems}",
-                             connector=definition.id) from None  # fmt: skip
-
-
-def select_auth(definition: ConnectorDefinition, ctx: _Context) -> AuthSpec:
-    spec = definition.auth
-    if spec.selectBy:
-        choice = ctx.config.get(spec.selectBy)
-        if choice:
-            if str(choice) not in spec.variants:
-                known = ", ".join(spec.variants)
-                raise ctx.error(f"config field {spec.selectBy!r} must be one of: {known}")
-            return spec.variants[str(choice)]
-    return spec
-
-
-def checked_url(url: str, ctx: _Context, *, allow_loopback_http: bool, what: str = "baseUrl") -> httpx.URL:
-    """An https URL; plain http only to loopback when the caller allows it (CONNECTORS_ALLOW_LOOPBACK_HTTP)."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ctx.error(f"{what} is not a valid URL: {exc}") from None
-    if parsed.scheme == "https" and parsed.host:
-        return parsed
-    if parsed.scheme == "http" and parsed.host:
-        if parsed.host in _LOOPBACK_HOSTS and allow_loopback_http:
-            return parsed
-        raise ctx.error(f"{what} must use https (plain http only to loopback, when the setting allows it)")
-    raise ctx.error(f"{what} must be an absolute https URL")
 
 
 def fetch_records(
@@ -185,7 +60,7 @@ def fetch_records(
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-    return FetchStream(_Pull(definition, config, transport=transport, policy=policy or RetryPolicy(), sleep=sleep,
+    return FetchStream(Pull(definition, config, transport=transport, policy=policy or RetryPolicy(), sleep=sleep,
                              on_rotate=on_rotate, allow_loopback_http=allow_loopback_http, timeout=timeout),
                        limit=limit, on_page=on_page, concurrency=concurrency)  # fmt: skip
 
@@ -193,7 +68,7 @@ def fetch_records(
 class FetchStream(Iterator[dict[str, Any]]):
     """An iterator of flat records with the pull's ``report``."""
 
-    def __init__(self, pull: _Pull, *, limit: int | None, on_page: Callable[[FetchReport], None] | None,
+    def __init__(self, pull: Pull, *, limit: int | None, on_page: Callable[[FetchReport], None] | None,
                  concurrency: int = 1) -> None:  # fmt: skip
         self.report = pull.report
         self._records = pull.records(limit=limit, on_page=on_page, concurrency=concurrency)
@@ -208,7 +83,7 @@ class FetchStream(Iterator[dict[str, Any]]):
         self._records.close()
 
 
-class _Pull:
+class Pull:
     """One pull: the client, the auth, the first request; ``records()`` walks the pages."""
 
     def __init__(self, definition: ConnectorDefinition, config: Mapping[str, Any], *,
@@ -216,7 +91,7 @@ class _Pull:
                  on_rotate: Callable[[str], None] | None, allow_loopback_http: bool,
                  timeout: httpx.Timeout) -> None:  # fmt: skip
         self.definition = definition = resolve_definition(definition, config)
-        self.ctx = ctx = _Context(definition, config)
+        self.ctx = ctx = PullContext(definition, config)
         self.report = FetchReport(connector=definition.id)
         self._report_lock = threading.Lock()  # pool threads count retries
         self.policy = policy
@@ -419,37 +294,55 @@ class _Pull:
         self, url: httpx.URL, params: Mapping[str, str], *, stop: threading.Event | None = None
     ) -> httpx.Response:
         ctx, path = self.ctx, url.path
-        attempt = 0
-        while True:
+        attempts = [0]
+        last = [""]
+
+        def attempt() -> httpx.Response:
             if stop is not None and stop.is_set():
                 raise _Discarded(path)
-            attempt += 1
-            retry_after: str | None = None
-            try:
-                response = self.client.request(self.method, url, params=dict(params) if params else None,
-                                               headers=self.headers,
-                                               json=self.body if self.method == "POST" else None)  # fmt: skip
-            except TokenError as exc:
-                if not RetryPolicy.retryable(exc.status):
-                    raise ctx.error(f"authentication failed: {exc}", path=path, status=exc.status) from None
-                status, retry_after, what = exc.status, exc.retry_after, f"token endpoint HTTP {exc.status}"
-            except httpx.TransportError as exc:
-                status, what = 0, f"{type(exc).__name__}"
-            else:
-                status = response.status_code
-                if 200 <= status < 300:
-                    return response
-                if not RetryPolicy.retryable(status):
-                    raise ctx.error(f"{self.method} answered HTTP {status}{_hint(status)}", path=path, status=status)
-                retry_after, what = response.headers.get("Retry-After"), f"HTTP {status}"
-            delay = self.policy.delay(attempt, parse_retry_after(retry_after))
-            if delay is None:
-                raise ctx.error(f"{self.method} failed after {attempt} tries (last: {what})", path=path,
-                                status=status or None)  # fmt: skip
-            logger.warning("connector %s: %s on %s, retrying in %.1f s", self.definition.id, what, path, delay)
+            attempts[0] += 1
+            return self.client.request(self.method, url, params=dict(params) if params else None,
+                                       headers=self.headers,
+                                       json=self.body if self.method == "POST" else None)  # fmt: skip
+
+        def judge(answer: httpx.Response | Exception) -> Retry | None:
+            if isinstance(answer, TokenError):
+                if not RetryPolicy.retryable(answer.status):
+                    return None
+                last[0] = f"token endpoint HTTP {answer.status}"
+                return Retry(after=parse_retry_after(answer.retry_after), reason=last[0])
+            if isinstance(answer, httpx.TransportError):
+                last[0] = type(answer).__name__
+                return Retry(reason=last[0])
+            if isinstance(answer, Exception) or 200 <= answer.status_code < 300:
+                return None
+            if not RetryPolicy.retryable(answer.status_code):
+                return None
+            last[0] = f"HTTP {answer.status_code}"
+            return Retry(after=parse_retry_after(answer.headers.get("Retry-After")), reason=last[0])
+
+        def on_retry(attempt_number: int, delay: float, verdict: Retry) -> None:
+            logger.warning("connector %s: %s on %s, retrying in %.1f s", self.definition.id, verdict.reason, path,
+                           delay)  # fmt: skip
             with self._report_lock:
                 self.report.retries += 1
-            self.sleep(delay)
+
+        try:
+            response = retry_loop(attempt, judge, policy=self.policy, sleep=self.sleep, on_retry=on_retry)
+        except TokenError as exc:
+            if not RetryPolicy.retryable(exc.status):
+                raise ctx.error(f"authentication failed: {exc}", path=path, status=exc.status) from None
+            raise ctx.error(f"{self.method} failed after {attempts[0]} tries (last: {last[0]})", path=path,
+                            status=exc.status or None) from None  # fmt: skip
+        except httpx.TransportError:
+            raise ctx.error(f"{self.method} failed after {attempts[0]} tries (last: {last[0]})", path=path) from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        if not RetryPolicy.retryable(status):
+            raise ctx.error(f"{self.method} answered HTTP {status}{status_hint(status)}", path=path, status=status)
+        raise ctx.error(f"{self.method} failed after {attempts[0]} tries (last: {last[0]})", path=path,
+                        status=status)  # fmt: skip
 
     def _page(self, response: httpx.Response) -> Page:
         try:
@@ -490,64 +383,3 @@ def _drop(pending: deque[tuple[dict[str, str], Future[Page]]]) -> None:
     """Forget pages asked ahead: those not started are cancelled, the others finish unread."""
     while pending:
         pending.popleft()[1].cancel()
-
-
-def _hint(status: int) -> str:
-    if status == 401:
-        return " (credentials refused)"
-    if status == 403:
-        return " (not allowed: check the integration user's permissions)"
-    if status == 404:
-        return " (check baseUrl, tenant and path)"
-    return ""
-
-
-def test_connection(
-    definition: ConnectorDefinition,
-    config: Mapping[str, Any],
-    *,
-    transport: httpx.BaseTransport | None = None,
-    allow_loopback_http: bool = False,
-    on_rotate: Callable[[str], None] | None = None,
-) -> list[str]:
-    """One small request; lines saying what worked and what did not.
-
-    Workday rotates its refresh token even here: pass ``on_rotate`` to keep the new one.
-    """
-    lines: list[str] = []
-    try:
-        pull = _Pull(definition, config, transport=transport, policy=RetryPolicy(max_attempts=1), sleep=lambda _: None,
-                     on_rotate=None, allow_loopback_http=allow_loopback_http, timeout=httpx.Timeout(20.0))  # fmt: skip
-    except ConnectorError as exc:
-        return [f"config: FAILED: {exc}"]
-    lines.append(f"base URL: ok ({pull.base.scheme}://{pull.base.host})")
-    pull.pager.page_size = min(pull.pager.page_size, 5)
-    params = {**pull.query, **pull.pager.first_params()}
-    try:
-        response = pull._send(pull.url, params)
-    except ConnectorError as exc:
-        failed = "auth" if exc.status in (401, 403) or "authentication" in str(exc) else "first page"
-        pull.client.close()
-        return [*lines, f"{failed}: FAILED: {exc}"]
-    lines.append(f"auth: ok ({select_auth(pull.definition, pull.ctx).type})")
-    try:
-        page = pull._page(response)
-        lines.append(f"first page: ok (HTTP {response.status_code}, {len(page.records)} records)")
-        if pull.definition.recordsPath:
-            lines.append(f"records path {pull.definition.recordsPath!r}: found")
-        step = pull.pager.advance(page)
-        style = pull.definition.paging.style
-        lines.append(f"paging ({style}): " + ("a next page is there" if step else "no further page"))
-        if page.records and pull.extract:
-            flat = pull._flat(page.records[0])
-            empty = [k for k, v in flat.items() if v == ""]
-            lines.append(f"fields: {len(flat) - len(empty)} of {len(flat)} found in the first record"
-                         + (f" (empty: {', '.join(empty)})" if empty else ""))  # fmt: skip
-    except (ConnectorError, PagingError) as exc:
-        lines.append(f"first page: FAILED: {pull.ctx.scrub(str(exc))}")
-    finally:
-        pull.client.close()
-    return lines
-
-
-test_connection.__test__ = False  # type: ignore[attr-defined]

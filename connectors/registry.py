@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from .context import ConnectorError
 from .definition import ConnectorDefinition
-from .fetch import ConnectorError
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 BUILTIN_IDS = ("workday", "workday-raas", "successfactors", "bamboohr", "adp", "oracle-hcm", "custom-rest")

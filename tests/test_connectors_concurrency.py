@@ -256,7 +256,7 @@ def test_pages_in_memory_never_exceed_n(concurrency: int, monkeypatch: pytest.Mo
         return httpx.Response(200, json={"items": [{"id": str(i)} for i in range(offset, min(offset + size, total))]})
 
     live = [0]  # Page objects alive (made and not yet freed)
-    page_of = fetch_module._Pull._page
+    page_of = fetch_module.Pull._page
 
     def freed() -> None:
         with lock:
@@ -269,7 +269,7 @@ def test_pages_in_memory_never_exceed_n(concurrency: int, monkeypatch: pytest.Mo
         weakref.finalize(page, freed)
         return page
 
-    monkeypatch.setattr(fetch_module._Pull, "_page", counted)
+    monkeypatch.setattr(fetch_module.Pull, "_page", counted)
     ahead: list[int] = []
     held: list[int] = []
 

@@ -23,6 +23,7 @@ ROUTES = {
     "get_run": ("runs/{runId}", ["GET"], func.AuthLevel.FUNCTION),
     "get_run_results": ("runs/{runId}/results", ["GET"], func.AuthLevel.FUNCTION),
     "approve_run": ("runs/{runId}/approve", ["POST"], func.AuthLevel.FUNCTION),
+    "retry_run": ("runs/{runId}/retry", ["POST"], func.AuthLevel.FUNCTION),
     "get_logs": ("logs", ["GET"], func.AuthLevel.FUNCTION),
     "suggest_mapping": ("mappings/suggest", ["POST"], func.AuthLevel.FUNCTION),
     "openapi": ("openapi.json", ["GET"], func.AuthLevel.FUNCTION),
@@ -43,6 +44,8 @@ def post(host: FunctionHost, function: str, body: bytes, content_type: str = "te
 
 def test_every_function_is_registered_with_its_documented_binding() -> None:
     assert len(FUNCTIONS) == len(set(FUNCTIONS))
+    http = {name for name, f in FUNCTIONS.items() if any(b.type == "httpTrigger" for b in f.get_bindings())}
+    assert http == set(ROUTES), "every HTTP function is in the table (and so in openapi.json)"
     for name, (route, methods, level) in ROUTES.items():
         (binding,) = [b for b in FUNCTIONS[name].get_bindings() if b.type == "httpTrigger"]
         assert (binding.route, [str(m) for m in binding.methods], binding.auth_level) == (route, methods, level), name

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
-from provisioning.state.blob import read_json
+from provisioning.state.blob_json import read_json
 from tests.azurite import StorageSandbox
 from tests.functions_support import FunctionHost, call, host_for, queue_message
 from tests.support import ROOT

@@ -16,8 +16,9 @@ from azure.functions.timer import TimerRequest
 from emulators.entra import EntraEmulator
 from emulators.hrms import HrmsEmulator
 from provisioning import ProfileError
-from provisioning.hr.connector_source import LocalTokenStore, resolve_settings
+from provisioning.hr.jobs import resolve_settings
 from provisioning.settings import SettingsError
+from provisioning.state.tokens import LocalTokenStore
 from tests.azurite import StorageSandbox
 from tests.functions_support import FunctionHost, call, host_for
 from tests.support import ROOT

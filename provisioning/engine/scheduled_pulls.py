@@ -14,20 +14,13 @@ from pathlib import Path
 from provisioning.core.errors import ProfileError, ProvisioningError
 from provisioning.core.runs import RunRecord, new_run_id, utc_now
 from provisioning.engine.workflow import StartRequest, Workflow
-from provisioning.hr.connector_source import (
-    DEFINITIONS_PREFIX,
-    JOBS_PREFIX,
-    BlobTokenStore,
-    ConnectorJob,
-    connector_source,
-    connector_supports_changes,
-    parse_job,
-    resolve_settings,
-)
+from provisioning.hr.connector_source import connector_source, connector_supports_changes
+from provisioning.hr.jobs import DEFINITIONS_PREFIX, JOBS_PREFIX, ConnectorJob, parse_job, resolve_settings
 from provisioning.settings import Settings
-from provisioning.state.blob import update_json
+from provisioning.state.blob_json import update_json
 from provisioning.state.interface import RunNotFound
 from provisioning.state.storage import StorageClients
+from provisioning.state.tokens import BlobTokenStore
 
 log = logging.getLogger("provisioning.engine.scheduled_pulls")
 

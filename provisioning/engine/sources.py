@@ -100,8 +100,10 @@ def source_from_args(args: Any, profile: Profile | None = None) -> RecordSource:
 
 
 def _hrms(connector_id: str, connector_config: str | None) -> RecordSource:
-    from provisioning.hr.connector_source import LocalTokenStore, connector_source, load_config_file
+    from provisioning.hr.connector_source import connector_source
+    from provisioning.hr.jobs import load_config_file
     from provisioning.settings import load_settings
+    from provisioning.state.tokens import LocalTokenStore
 
     if not connector_config:
         raise ProfileError(f"SOURCE hrms:{connector_id} needs --connector-config FILE")

@@ -47,9 +47,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from connectors.fetch import test_connection
+    from connectors.probe import test_connection
     from connectors.registry import load_registry
-    from provisioning.hr.connector_source import load_config_file
+    from provisioning.hr.jobs import load_config_file
 
     registry = load_registry(_extra_folder())
     if args.connector not in registry:
@@ -69,7 +69,9 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from provisioning.hr.connector_source import LocalTokenStore, connector_source, load_config_file
+    from provisioning.hr.connector_source import connector_source
+    from provisioning.hr.jobs import load_config_file
+    from provisioning.state.tokens import LocalTokenStore
 
     settings = load_settings()
     config = load_config_file(args.connector_config)

@@ -1,4 +1,4 @@
-"""The HTTP API's handlers: a request in plain terms in, a JSON answer out.
+"""The HTTP API's endpoints: each turns an ``ApiRequest`` into a call on the engine and its answer.
 
 ``function_app.py`` turns an ``azure.functions.HttpRequest`` into an ``ApiRequest`` and the ``ApiResponse``
 back; everything else is here. Every error is an answer with a JSON reason (4xx for what the caller can
@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from provisioning.core.errors import ProfileError, ProvisioningError, SourceError
+from provisioning.core.errors import SourceError
 from provisioning.core.mapping.automap import suggest_profile
 from provisioning.core.plan.pipeline import Reject, plan_run
 from provisioning.core.read.csv_source import CsvSource
@@ -28,12 +26,10 @@ from provisioning.core.results.log_query import provisioning_log_params
 from provisioning.core.results.log_summary import summarise_everyone
 from provisioning.core.runs import new_run_id
 from provisioning.doors.composition import Services
+from provisioning.doors.http.protocol import ApiError, ApiRequest, ApiResponse, flag, int_param, required
 from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
 from provisioning.engine.workflow import StartRequest
-from provisioning.entra.graph_client import GraphError
-from provisioning.hr.connector_source import resolve_settings
-from provisioning.settings import SettingsError
-from provisioning.state.interface import RunNotFound
+from provisioning.hr.jobs import resolve_settings
 
 log = logging.getLogger("provisioning.http")
 
@@ -52,65 +48,6 @@ _RUN_SUMMARY_FIELDS = {
 }
 
 
-@dataclass
-class ApiRequest:
-    method: str
-    params: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    """Lower-case names."""
-    body: bytes = b""
-    route: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class ApiResponse:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def json_bytes(self) -> bytes:
-        return orjson.dumps(self.body, option=orjson.OPT_NON_STR_KEYS)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        self.status = status
-        self.code = code
-        self.message = message
-        super().__init__(message)
-
-
-def error(status: int, code: str, message: str) -> ApiResponse:
-    return ApiResponse(status, {"error": {"code": code, "message": message}})
-
-
-def handle(endpoint: Callable[[ApiRequest], ApiResponse], request: ApiRequest) -> ApiResponse:
-    """Runs an endpoint, turning every failure into an answer with a JSON reason."""
-    try:
-        return endpoint(request)
-    except ApiError as exc:
-        return error(exc.status, exc.code, exc.message)
-    except UnsupportedFormat as exc:
-        return error(415, "UnsupportedMediaType", exc.reason)
-    except SourceError as exc:
-        return error(400, "InvalidSource", str(exc))
-    except ProfileError as exc:
-        status = 404 if "not found" in str(exc) else 400
-        return error(status, "UnknownProfile" if status == 404 else "InvalidProfile", str(exc))
-    except RunNotFound as exc:
-        return error(404, "RunNotFound", str(exc))
-    except SettingsError as exc:
-        return error(503, "NotConfigured", str(exc))
-    except GraphError as exc:
-        return error(502, "GraphError", str(exc))
-    except ProvisioningError as exc:
-        return error(409, "Conflict", str(exc))
-    except Exception:  # the caller gets an id to quote, the log gets the trace
-        incident = uuid.uuid4().hex[:12]
-        log.exception("unexpected error in the HTTP API (incident %s)", incident)
-        return error(500, "InternalError", f"an unexpected error occurred; quote incident {incident}")
-
-
 class Api:
     """The endpoints, bound to the app's services (built on first use by the caller)."""
 
@@ -124,7 +61,7 @@ class Api:
     # ---- building and sending ----------------------------------------------------------------------
 
     def preview(self, request: ApiRequest) -> ApiResponse:
-        profile_name = _required(request, "mapping")
+        profile_name = required(request, "mapping")
         source = self._source(request)
         profile = self.services.profiles.load(profile_name)
         rejects: list[Reject] = []
@@ -141,8 +78,8 @@ class Api:
         )
 
     def provision(self, request: ApiRequest) -> ApiResponse:
-        profile_name = _required(request, "mapping")
-        dry_run = _flag(request, "dryRun")
+        profile_name = required(request, "mapping")
+        dry_run = flag(request, "dryRun")
         source = self._source(request)
         self.services.profiles.load(profile_name)  # an unknown profile is the caller's error: 404 before any run
         run_id = new_run_id()
@@ -183,7 +120,7 @@ class Api:
     # ---- reading -----------------------------------------------------------------------------------
 
     def runs(self, request: ApiRequest) -> ApiResponse:
-        limit = _int_param(request, "limit", 50, 1, 500)
+        limit = int_param(request, "limit", 50, 1, 500)
         records = self.services.state.list_runs(limit)
         return ApiResponse(
             200,
@@ -202,7 +139,7 @@ class Api:
         return ApiResponse(200, {"runId": record.runId, "status": record.status, "results": record.results})
 
     def logs(self, request: ApiRequest) -> ApiResponse:
-        text = _required(request, "since")
+        text = required(request, "since")
         try:
             since = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
@@ -235,7 +172,7 @@ class Api:
 
     def test_connector(self, request: ApiRequest) -> ApiResponse:
         """One small request with the configuration in the body (values may be %SETTING% references)."""
-        from connectors.fetch import test_connection
+        from connectors.probe import test_connection
         from connectors.registry import load_registry
 
         registry = load_registry(self._definitions_folder())
@@ -317,29 +254,6 @@ class Api:
         return JsonSource(records, name="request body").fields
 
 
-def _required(request: ApiRequest, name: str) -> str:
-    value = request.params.get(name, "").strip()
-    if not value:
-        raise ApiError(400, "MissingParameter", f"the query parameter {name!r} is required")
-    return value
-
-
-def _flag(request: ApiRequest, name: str) -> bool:
-    value = request.params.get(name, "false").strip().lower()
-    if value not in ("true", "false", "1", "0", ""):
-        raise ApiError(400, "InvalidParameter", f"{name} must be true or false")
-    return value in ("true", "1")
-
-
-def _int_param(request: ApiRequest, name: str, default: int, low: int, high: int) -> int:
-    text = request.params.get(name, "")
-    if not text:
-        return default
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise ApiError(400, "InvalidParameter", f"{name} must be a whole number from {low} to {high}")
-    return int(text)
-
-
 def _reject_json(reject: Reject) -> dict[str, Any]:
     return {
         "line": reject.line,
@@ -350,4 +264,4 @@ def _reject_json(reject: Reject) -> dict[str, Any]:
     }
 
 
-__all__ = ["Api", "ApiError", "ApiRequest", "ApiResponse", "handle"]
+__all__ = ["Api"]
