@@ -4,9 +4,10 @@ Entra's throttle (40 bulkUpload calls per 5 s) is scaled down tenfold, to 40 per
 seconds: the Graph emulator enforces it (429 with Retry-After past it) and the client paces at the same
 40/0.5 (a slot frees a window after the call it replaces was answered, plus 1%). The records come
 from the real pipeline (a generated CSV, ``microsoft-sample``), so the requests carry two manager
-levels: every 10th worker manages the next nine. The client has every manager request answered
-before it sends the first report (``GraphClient.upload_all``): one expected pause at the level
-boundary, shown, and left out of the rate.
+levels: every 10th worker manages the next nine. The run goes through the engine as the CLI runs it
+(``Workflow`` over local folders, ``ThreadSender``): every manager request is answered before the
+first report is sent (the plan's groups), one expected pause at the level boundary, shown, and left
+out of the rate.
 
 A second, over-eager case paces the client at 40/0.4, faster than the server allows: it must be
 throttled, retry every 429 and still drop nothing. Concurrency 8 is shown next to 4 for both.
@@ -21,20 +22,22 @@ from __future__ import annotations
 import random
 import statistics
 import tempfile
-import time
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
 
 from emulators.entra import EntraEmulator, max_in_window
-from provisioning import CsvSource, plan_run
+from provisioning import CsvSource
+from provisioning.core.mapping.profile import Profile
 from provisioning.core.mapping.profiles import load_profile
-from provisioning.core.plan.bulk import BulkRequest
-from provisioning.core.plan.pipeline import Reject
 from provisioning.core.retry import RetryPolicy
+from provisioning.core.runs import Manifest, RunPlan
+from provisioning.engine.config import RunConfig
+from provisioning.engine.sending import ThreadSender
+from provisioning.engine.workflow import StartRequest, Workflow
 from provisioning.entra.credentials import EmulatorCredential
-from provisioning.entra.graph_client import BatchOutcome, GraphClient
+from provisioning.entra.graph_client import GraphClient
 from provisioning.entra.graph_endpoint import parse_bulk_upload_url
+from provisioning.state.local import LocalState
 
 from . import Options, Outcome, say
 from .generate import write_workers_csv
@@ -80,7 +83,8 @@ class Result:
     records: int
     requests: int
     seconds: float
-    """Wall time of ``upload_all``, the boundary pause and every back-off included."""
+    """From the first bulkUpload answered to the last (the emulator's clock), the boundary pause and every
+    back-off included."""
     accepted: int
     """Requests whose outcome is accepted."""
     accepted_records: int
@@ -126,25 +130,11 @@ class Result:
         return self.client_429 == self.throttled and self.throttled_not_accepted == 0
 
 
-def build_requests(folder: Path, records: int) -> list[BulkRequest]:
-    """The bulk requests the real pipeline makes of ``records`` generated workers, in send order."""
-    source = write_workers_csv(folder / f"workers-{records}.csv", records)
-    rejects: list[Reject] = []
-    plan = plan_run(CsvSource(source), load_profile(PROFILE), on_reject=rejects.append)
-    if rejects:
-        raise RuntimeError(f"the pipeline rejected {len(rejects)} generated records, e.g. {rejects[0]}")
-    requests = list(plan.requests())
-    sent = sum(len(r.external_ids) for r in requests)
-    if sent != records:
-        raise RuntimeError(f"the pipeline planned {sent} records of {records}")
-    return requests
-
-
-def phase_sizes(requests: list[BulkRequest]) -> list[int]:
-    """How many requests each manager-level phase has, in send order. ``upload_all`` has every
-    request of a phase answered before it starts the next, so the emulator's accepted uploads, in
-    time order, are these phases one after the other."""
-    return [len(list(group)) for _, group in groupby(requests, key=lambda r: r.first_level)]
+def phase_sizes(plan: RunPlan) -> list[int]:
+    """How many requests each group (manager-level phase) has, in send order. The sender has every
+    request of a group answered before it starts the next, so the emulator's accepted uploads, in
+    time order, are these groups one after the other."""
+    return [len(group) for group in plan.groups]
 
 
 def steady_rate(accepted_times: list[float], phases: list[int]) -> float:
@@ -180,25 +170,35 @@ def runs_of(times: list[float], gap: float) -> int:
     return sum(1 for i, moment in enumerate(times) if i == 0 or moment - times[i - 1] >= gap)
 
 
-def mean_round_trip(outcomes: list[BatchOutcome]) -> float:
-    """Mean seconds per attempt spent in ``upload`` beyond waiting for the pacer (mostly HTTP)."""
-    return statistics.fmean(max(o.seconds - o.waited_for_throttle, 0.0) / o.attempts for o in outcomes)
+def mean_round_trip(manifests: list[Manifest]) -> float:
+    """Mean seconds per attempt spent sending beyond waiting for the pacer (mostly HTTP)."""
+    return statistics.fmean(max(m.seconds - m.waitedForThrottle, 0.0) / max(m.attempts, 1) for m in manifests)
 
 
-def run_case(case: Case, requests: list[BulkRequest]) -> Result:
-    records = sum(len(r.external_ids) for r in requests)
+def run_case(case: Case, source: Path, records: int) -> Result:
     emulator = EntraEmulator(rate_limit=SERVER_RATE, processing_delay=DEFERRED)
     emulator.start()
     try:
         endpoint = parse_bulk_upload_url(emulator.bulk_upload_url(), allow_loopback=True)
         policy = RetryPolicy(rng=random.Random(0))  # 429s carry Retry-After: the jitter is unused
-        with GraphClient(endpoint, EmulatorCredential(), rate=case.client_rate, policy=policy) as client:
-            started = time.perf_counter()
-            outcomes = client.upload_all(requests, concurrency=case.concurrency)
-            seconds = time.perf_counter() - started
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-upload-state-") as folder,
+            GraphClient(endpoint, EmulatorCredential(), rate=case.client_rate, policy=policy) as client,
+        ):
+            state = LocalState(Path(folder) / "runs", Path(folder) / "state")
+            sender = ThreadSender(client, concurrency=case.concurrency, wait_for_results=False)
+            workflow = Workflow(
+                state, graph=lambda: client, profiles=_Profiles(), sender=sender, config=RunConfig(full_sync=True)
+            )
+            record = workflow.start(StartRequest(source=CsvSource(source), profile=PROFILE, trigger="cli", feed="b"))
+            manifests = state.manifests(record.runId)
+            plan = state.load_plan(record.runId)
+            assert plan is not None
         uploads = emulator.uploads()
     finally:
         emulator.stop()
+    if record.counts.operations != records:
+        raise RuntimeError(f"the engine planned {record.counts.operations} records of {records}: {record.message}")
     directory_users = None
     if case.check_directory:
         emulator.process_pending()
@@ -206,30 +206,35 @@ def run_case(case: Case, requests: list[BulkRequest]) -> Result:
 
     accepted_times = sorted(u.time for u in uploads if u.status == 202)
     throttled_times = sorted(u.time for u in uploads if u.status == 429)
-    phases = phase_sizes(requests)
+    phases = phase_sizes(plan)
     pauses, start = [], 0
     for size in phases[:-1]:
         start += size
         pauses.append(accepted_times[start] - accepted_times[start - 1])
-    accepted = [o for o in outcomes if o.status == "accepted"]
+    accepted = [m for m in manifests if m.status == "accepted"]
     return Result(
         case=case,
         records=records,
-        requests=len(requests),
-        seconds=seconds,
+        requests=len(manifests),
+        seconds=uploads[-1].time - uploads[0].time if uploads else 0.0,
         accepted=len(accepted),
-        accepted_records=len({external_id for o in accepted for external_id in o.external_ids}),
+        accepted_records=len({external_id for m in accepted for external_id in m.externalIds}),
         emulator_accepted=emulator.accepted_upload_count,
         directory_users=directory_users,
         throttled=len(throttled_times),
         throttle_events=runs_of(throttled_times, SERVER_RATE[1]),
-        client_429=sum(o.retried_statuses.count(429) for o in outcomes),
-        throttled_not_accepted=sum(1 for o in outcomes if 429 in o.retried_statuses and o.status != "accepted"),
+        client_429=sum(m.retriedStatuses.count(429) for m in manifests),
+        throttled_not_accepted=sum(1 for m in manifests if 429 in m.retriedStatuses and m.status != "accepted"),
         calls_per_window=steady_rate(accepted_times, phases),
         boundary_pauses=pauses,
         max_accepted_in_window=max_in_window(accepted_times, SERVER_RATE[1]),
-        mean_round_trip=mean_round_trip(outcomes),
+        mean_round_trip=mean_round_trip(manifests),
     )
+
+
+class _Profiles:
+    def load(self, name: str) -> Profile:
+        return load_profile(name)
 
 
 def describe(result: Result) -> str:
@@ -251,16 +256,14 @@ def describe(result: Result) -> str:
 def run(options: Options) -> Outcome:
     records = 5_000 if options.quick else 20_000
     calls, window = SERVER_RATE
-    with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
-        started = time.perf_counter()
-        requests = build_requests(Path(tmp), records)
-        say(f"planned {records:,} records into {len(requests)} requests in {time.perf_counter() - started:.1f} s "
-            f"(requests per manager level: {phase_sizes(requests)}); server throttle {calls}/{window:g} s")  # fmt: skip
     results = []
-    for case in CASES:
-        result = run_case(case, requests)
-        say(describe(result))
-        results.append(result)
+    with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
+        source = write_workers_csv(Path(tmp) / f"workers-{records}.csv", records)
+        say(f"{records:,} generated records; server throttle {calls}/{window:g} s")
+        for case in CASES:
+            result = run_case(case, source, records)
+            say(describe(result))
+            results.append(result)
 
     def verdict(met: bool) -> str:
         return "met" if met else "**missed**"

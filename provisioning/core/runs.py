@@ -96,6 +96,10 @@ class Manifest(_Model):
     error: str = ""
     sends: int = 0
     """POSTs started over every delivery: above 1 only in the at-least-once windows (a crash mid-send)."""
+    retriedStatuses: list[int] = Field(default_factory=list)
+    """The statuses that were retried (429, 5xx) before the last answer."""
+    waitedForThrottle: float = 0.0
+    """Seconds spent waiting for the pacer (the job's throttle) rather than for Graph."""
     updatedAt: str | None = None
 
     @property
@@ -110,6 +114,8 @@ class Manifest(_Model):
         self.seconds = outcome.seconds
         self.errorCode = outcome.error_code
         self.error = outcome.error
+        self.retriedStatuses = list(outcome.retried_statuses)
+        self.waitedForThrottle = round(outcome.waited_for_throttle, 3)
         self.updatedAt = utc_now()
 
     def fail(self, code: str, reason: str) -> None:
