@@ -99,7 +99,9 @@ class Settings(BaseSettings):
     blob_trigger_source: Literal["EventGrid", "LogsAndContainerScan"] = Field(
         default="EventGrid", alias="BLOB_TRIGGER_SOURCE"
     )
-    """EventGrid (required on the Flex Consumption plan) or LogsAndContainerScan (polling, other plans)."""
+    """EventGrid (required on the Flex Consumption plan) or LogsAndContainerScan (polling, other plans).
+    The blob trigger's decorator needs it when the host indexes the app, before the settings are loaded:
+    ``blob_trigger_source()`` reads this one field then."""
     hr_coordinate_seconds: float = Field(default=2.0, ge=0, le=60, alias="HR_COORDINATE_SECONDS")
     """First wait of a run's coordinator between looks at its requests (then doubling, at most 30 s)."""
     hrms_sync_schedule: str = Field(default="0 0 2 * * *", alias="HRMS_SYNC_SCHEDULE")
@@ -123,21 +125,20 @@ class Settings(BaseSettings):
 
 
 class _IndexTimeSettings(BaseSettings):
-    """The settings a trigger's decorator needs when the host indexes the app: read before any other."""
+    """The one setting a trigger's decorator needs when the host indexes the app (the same field)."""
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
-    blob_trigger_source: Literal["EventGrid", "LogsAndContainerScan"] = Field(
-        default="EventGrid", alias="BLOB_TRIGGER_SOURCE"
-    )
+    blob_trigger_source: Literal["EventGrid", "LogsAndContainerScan"] = Settings.model_fields["blob_trigger_source"]  # type: ignore[assignment]
 
 
 def blob_trigger_source() -> Literal["EventGrid", "LogsAndContainerScan"]:
-    """BLOB_TRIGGER_SOURCE for the blob trigger's decorator; a bad value falls back to EventGrid (and the
-    first function run names it, when ``load_settings`` refuses it)."""
+    """BLOB_TRIGGER_SOURCE (EventGrid, required on the Flex Consumption plan, or LogsAndContainerScan,
+    polling, on other plans) for the blob trigger's decorator, read when the host indexes the app: a
+    wrong value stops the indexing with an error that names the setting."""
     try:
         return _IndexTimeSettings().blob_trigger_source
     except ValidationError:
-        return "EventGrid"
+        raise SettingsError("BLOB_TRIGGER_SOURCE must be EventGrid or LogsAndContainerScan") from None
 
 
 def load_settings(**overrides: object) -> Settings:

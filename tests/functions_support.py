@@ -131,3 +131,35 @@ def host_for(
 
 
 Check = Callable[[FunctionHost], None]
+
+SMALL_HEADER = "WorkerID,WorkerStatus,WorkerType,UserID,FirstName,LastName,FullName,ManagerID\n"
+SMALL_PROFILE = {
+    "name": "small",
+    "attributes": {
+        "externalId": "WorkerID",
+        "userName": "UserID",
+        "active": {"source": "WorkerStatus", "transforms": [{"op": "equals", "value": "Active"}]},
+        "displayName": "FullName",
+        "name": {"givenName": "FirstName", "familyName": "LastName"},
+        "enterprise": {"manager": "ManagerID"},
+    },
+}
+"""A profile for ``small_workers``: upload it to the config container, route a folder to it."""
+
+
+def small_workers(count: int, *, inactive: int = 0, renamed: int = 0, team: int = 0) -> bytes:
+    """A CSV of ``count`` workers 1000, 1001, ...: the first ``inactive`` are inactive, the first
+    ``renamed`` have another first name; everyone reports to worker 1000, or with ``team`` to the first
+    worker of each team of that size."""
+
+    def manager(i: int) -> str:
+        if team:
+            return str(1000 + (i // team) * team) if i % team else ""
+        return "1000" if i else ""
+
+    rows = [
+        f"{1000 + i},{'Inactive' if i < inactive else 'Active'},Employee,u{i}@contoso.com,"
+        f"{'G' if i < renamed else 'F'}{i},L{i},F{i} L{i},{manager(i)}\n"
+        for i in range(count)
+    ]
+    return (SMALL_HEADER + "".join(rows)).encode()

@@ -16,37 +16,14 @@ from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
 from provisioning.doors.cli.main import main as cli_main
 from provisioning.state.local import LocalState
 from tests.azurite import StorageSandbox
-from tests.functions_support import FunctionHost, call, host_for, queue_message
-
-HEADER = "WorkerID,WorkerStatus,WorkerType,UserID,FirstName,LastName,FullName,ManagerID\n"
-
-
-def workers(count: int, *, inactive: int = 0, renamed: int = 0) -> bytes:
-    rows = [
-        f"{1000 + i},{'Inactive' if i < inactive else 'Active'},Employee,u{i}@contoso.com,"
-        f"{'G' if i < renamed else 'F'}{i},L{i},F{i} L{i},{1000 + (i // 10) * 10 if i % 10 else ''}\n"
-        for i in range(count)
-    ]
-    return (HEADER + "".join(rows)).encode()
-
-
-SMALL_PROFILE = {
-    "name": "small",
-    "attributes": {
-        "externalId": "WorkerID",
-        "userName": "UserID",
-        "active": {"source": "WorkerStatus", "transforms": [{"op": "equals", "value": "Active"}]},
-        "displayName": "FullName",
-        "name": {"givenName": "FirstName", "familyName": "LastName"},
-        "enterprise": {"manager": "ManagerID"},
-    },
-}
+from tests.functions_support import SMALL_PROFILE, FunctionHost, call, host_for, queue_message
+from tests.functions_support import small_workers as workers
 
 STEPS = [
-    ("initial", workers(120)),
-    ("unchanged", workers(120)),
-    ("seven renamed", workers(120, renamed=7)),
-    ("thirty leave", workers(120, inactive=30, renamed=7)),
+    ("initial", workers(120, team=10)),
+    ("unchanged", workers(120, team=10)),
+    ("seven renamed", workers(120, renamed=7, team=10)),
+    ("thirty leave", workers(120, inactive=30, renamed=7, team=10)),
 ]
 """An initial load, an identical export, a few changes, then a mass disable the safety stop holds."""
 

@@ -10,32 +10,11 @@ import pytest
 from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
 from provisioning.state.blob_json import read_json
 from tests.azurite import StorageSandbox
-from tests.functions_support import FunctionHost, call, host_for, queue_message
+from tests.functions_support import SMALL_PROFILE, FunctionHost, call, host_for, queue_message
+from tests.functions_support import small_workers as workers
 from tests.support import ROOT
 
 SAMPLE = (ROOT / "samples" / "workers.csv").read_bytes()
-HEADER = "WorkerID,WorkerStatus,WorkerType,UserID,FirstName,LastName,FullName,ManagerID\n"
-
-
-def workers(count: int, inactive: int = 0) -> bytes:
-    rows = [
-        f"{1000 + i},{'Inactive' if i < inactive else 'Active'},Employee,u{i}@contoso.com,F{i},L{i},F{i} L{i},"
-        f"{1000 if i else ''}\n"
-        for i in range(count)
-    ]
-    return (HEADER + "".join(rows)).encode()
-
-
-SMALL_PROFILE = {
-    "name": "small",
-    "attributes": {
-        "externalId": "WorkerID",
-        "userName": "UserID",
-        "active": {"source": "WorkerStatus", "transforms": [{"op": "equals", "value": "Active"}]},
-        "displayName": "FullName",
-        "enterprise": {"manager": "ManagerID"},
-    },
-}
 
 
 @pytest.fixture

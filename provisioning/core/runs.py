@@ -67,10 +67,11 @@ class BatchOutcome:
         return asdict(self)
 
 
-class BatchRecord(_Model):
+class _Request(_Model):
+    """A request of a run, and its last answer."""
+
     number: int
     externalIds: list[str]
-    status: BatchStatus = "pending"
     httpStatus: int | None = None
     attempts: int = 0
     seconds: float = 0.0
@@ -78,22 +79,19 @@ class BatchRecord(_Model):
     error: str = ""
 
 
-class Manifest(_Model):
+class BatchRecord(_Request):
+    status: BatchStatus = "pending"
+
+
+class Manifest(_Request):
     """One stored request's state: written at planning, claimed by whoever sends it, final once answered."""
 
-    number: int
     group: int
     """Requests of a group go out together; a group waits until the one before it is answered."""
-    externalIds: list[str]
     fingerprints: list[str]
     """Each operation's bulkId, the hash of what was sent: what the feed remembers once accepted."""
     actives: list[bool]
     status: ManifestStatus = "pending"
-    httpStatus: int | None = None
-    attempts: int = 0
-    seconds: float = 0.0
-    errorCode: str = ""
-    error: str = ""
     sends: int = 0
     """POSTs started over every delivery: above 1 only in the at-least-once windows (a crash mid-send)."""
     retriedStatuses: list[int] = Field(default_factory=list)
@@ -126,16 +124,9 @@ class Manifest(_Model):
         self.updatedAt = utc_now()
 
     def batch(self) -> BatchRecord:
-        return BatchRecord(
-            number=self.number,
-            externalIds=self.externalIds,
-            status=self.status if self.status in FINAL else "pending",  # type: ignore[arg-type]
-            httpStatus=self.httpStatus,
-            attempts=self.attempts,
-            seconds=self.seconds,
-            errorCode=self.errorCode,
-            error=self.error,
-        )
+        """The request as the run record lists it (in flight counts as pending)."""
+        status: BatchStatus = "pending" if self.status in ("pending", "sending") else self.status  # type: ignore[assignment]
+        return BatchRecord(**self.model_dump(include=set(_Request.model_fields)), status=status)
 
 
 class RunPlan(_Model):

@@ -32,6 +32,7 @@ from provisioning.core.runs import (
     Manifest,
     RunPlan,
     RunRecord,
+    RunStatus,
     Trigger,
     new_run_id,
     utc_now,
@@ -490,7 +491,7 @@ class Workflow:
         except RunNotFound:
             return None
 
-    def _end(self, record: RunRecord, status: Any, message: str) -> RunRecord:
+    def _end(self, record: RunRecord, status: RunStatus, message: str) -> RunRecord:
         record.status = status
         record.message = message
         record.finishedAt = utc_now() if status not in ("sending", "planning") else None
