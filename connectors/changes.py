@@ -122,12 +122,13 @@ def _bamboohr_changes(
     on_page: Callable[[FetchReport], None] | None = None,
     on_rotate: Callable[[str], None] | None = None,
     allow_loopback_http: bool = False,
+    allow_private_networks: bool = False,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
 ) -> FetchStream:
     fields = _report_fields(definition)
     pull = Pull(_bamboohr_changed_request(definition), config, transport=transport, policy=policy or RetryPolicy(),
                  sleep=sleep, on_rotate=on_rotate, allow_loopback_http=allow_loopback_http,
-                 timeout=timeout)  # fmt: skip
+                 allow_private_networks=allow_private_networks, timeout=timeout)  # fmt: skip
     pull.report = report = ChangeReport(connector=definition.id)
     records = _bamboohr_records(pull, report, moment, fields, limit=limit, on_page=on_page)
     return _ChangeStream(report, records)

@@ -29,6 +29,7 @@ from .auth import TokenError, build_auth
 from .context import FetchReport, PullContext, checked_url, resolve_definition, select_auth, status_hint
 from .definition import ConnectorDefinition
 from .extract import compile_expression, flatten
+from .network import BlockedAddress, GuardedTransport, NetworkPolicy, Resolver, system_resolver
 from .paging import NextPage, Page, Pager, PagingError
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ def fetch_records(
     on_page: Callable[[FetchReport], None] | None = None,
     on_rotate: Callable[[str], None] | None = None,
     allow_loopback_http: bool = False,
+    allow_private_networks: bool = False,
+    resolve: Resolver | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     concurrency: int = 1,
 ) -> FetchStream:
@@ -56,12 +59,15 @@ def fetch_records(
     page, odata); records still come in page order, and at most N pages are held in memory. Pages
     asked for past the end of data are discarded unread. ``sleep`` may then be called from pool threads.
 
-    Config problems (missing fields, refused URL) raise at once; HTTP problems while iterating.
+    Config problems (missing fields, refused URL) raise at once; HTTP problems while iterating. Every
+    request goes only to public addresses (``network``): loopback with ``allow_loopback_http``, private
+    ranges with ``allow_private_networks``; ``resolve`` replaces DNS (tests).
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     return FetchStream(Pull(definition, config, transport=transport, policy=policy or RetryPolicy(), sleep=sleep,
-                             on_rotate=on_rotate, allow_loopback_http=allow_loopback_http, timeout=timeout),
+                             on_rotate=on_rotate, allow_loopback_http=allow_loopback_http, timeout=timeout,
+                             allow_private_networks=allow_private_networks, resolve=resolve),
                        limit=limit, on_page=on_page, concurrency=concurrency)  # fmt: skip
 
 
@@ -89,7 +95,8 @@ class Pull:
     def __init__(self, definition: ConnectorDefinition, config: Mapping[str, Any], *,
                  transport: httpx.BaseTransport | None, policy: RetryPolicy, sleep: Callable[[float], None],
                  on_rotate: Callable[[str], None] | None, allow_loopback_http: bool,
-                 timeout: httpx.Timeout) -> None:  # fmt: skip
+                 timeout: httpx.Timeout, allow_private_networks: bool = False,
+                 resolve: Resolver | None = None) -> None:  # fmt: skip
         self.definition = definition = resolve_definition(definition, config)
         self.ctx = ctx = PullContext(definition, config)
         self.report = FetchReport(connector=definition.id)
@@ -125,7 +132,11 @@ class Pull:
             verify = self._tls_context(auth_spec.type == "mtls-client-credentials")
         elif ctx.config.get("caCertificatePath"):
             verify = ssl.create_default_context(cafile=str(ctx.config["caCertificatePath"]))
-        self.client = httpx.Client(auth=self.auth, transport=transport, verify=verify, timeout=timeout,
+        # Every request, token calls and next links included, is checked for where it goes (``network``).
+        network = NetworkPolicy(allow_loopback=allow_loopback_http, allow_private=allow_private_networks)
+        guarded = GuardedTransport(transport or httpx.HTTPTransport(verify=verify), network,
+                                   resolve=resolve or system_resolver)  # fmt: skip
+        self.client = httpx.Client(auth=self.auth, transport=guarded, timeout=timeout,
                                    follow_redirects=False)  # fmt: skip
         request = definition.request
         self.method = request.method
@@ -311,6 +322,8 @@ class Pull:
                     return None
                 last[0] = f"token endpoint HTTP {answer.status}"
                 return Retry(after=parse_retry_after(answer.retry_after), reason=last[0])
+            if isinstance(answer, BlockedAddress):
+                return None  # refused before anything was sent: retrying cannot change where it goes
             if isinstance(answer, httpx.TransportError):
                 last[0] = type(answer).__name__
                 return Retry(reason=last[0])
@@ -334,6 +347,8 @@ class Pull:
                 raise ctx.error(f"authentication failed: {exc}", path=path, status=exc.status) from None
             raise ctx.error(f"{self.method} failed after {attempts[0]} tries (last: {last[0]})", path=path,
                             status=exc.status or None) from None  # fmt: skip
+        except BlockedAddress as exc:
+            raise ctx.error(str(exc), path=path) from None
         except httpx.TransportError:
             raise ctx.error(f"{self.method} failed after {attempts[0]} tries (last: {last[0]})", path=path) from None
         status = response.status_code

@@ -12,6 +12,7 @@ from provisioning.core.retry import RetryPolicy
 from .context import ConnectorError, select_auth
 from .definition import ConnectorDefinition
 from .fetch import Pull
+from .network import Resolver
 from .paging import PagingError
 
 
@@ -21,7 +22,9 @@ def test_connection(
     *,
     transport: httpx.BaseTransport | None = None,
     allow_loopback_http: bool = False,
+    allow_private_networks: bool = False,
     on_rotate: Callable[[str], None] | None = None,
+    resolve: Resolver | None = None,
 ) -> list[str]:
     """One small request; lines saying what worked and what did not.
 
@@ -30,7 +33,8 @@ def test_connection(
     lines: list[str] = []
     try:
         pull = Pull(definition, config, transport=transport, policy=RetryPolicy(max_attempts=1), sleep=lambda _: None,
-                     on_rotate=None, allow_loopback_http=allow_loopback_http, timeout=httpx.Timeout(20.0))  # fmt: skip
+                     on_rotate=None, allow_loopback_http=allow_loopback_http, timeout=httpx.Timeout(20.0),
+                     allow_private_networks=allow_private_networks, resolve=resolve)  # fmt: skip
     except ConnectorError as exc:
         return [f"config: FAILED: {exc}"]
     lines.append(f"base URL: ok ({pull.base.scheme}://{pull.base.host})")

@@ -5,7 +5,7 @@ Blob-container loading belongs to the caller: read the bytes, then ``parse_defin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,24 +45,44 @@ def load_builtins() -> dict[str, ConnectorDefinition]:
     return found
 
 
-def load_registry(extra_folder: Path | None = None) -> dict[str, ConnectorDefinition]:
-    """Built-ins, plus every ``*.json`` definition in ``extra_folder``; clashing ids are errors."""
+def load_registry(
+    extra_folder: Path | None = None,
+    *,
+    extra: Iterable[tuple[str, bytes]] = (),
+    problems: list[str] | None = None,
+) -> dict[str, ConnectorDefinition]:
+    """Built-ins, plus every ``*.json`` definition in ``extra_folder`` and each ``(origin, bytes)`` of
+    ``extra`` (definitions kept in blob storage). A bad definition (not valid, or an id that clashes) is an
+    error; with ``problems`` given it is named there instead, and only it is left out."""
     registry = load_builtins()
     builtin = set(registry)
-    if extra_folder is None:
-        return registry
-    if not extra_folder.is_dir():
-        raise ConnectorError(f"connector folder {extra_folder} does not exist")
+    sources: list[tuple[str, bytes]] = []
+    if extra_folder is not None:
+        if not extra_folder.is_dir():
+            _problem(ConnectorError(f"connector folder {extra_folder} does not exist"), problems)
+        else:
+            sources += [(str(path), path.read_bytes()) for path in sorted(extra_folder.glob("*.json"))]
+    sources += list(extra)
     origins: dict[str, str] = {}
-    for path in sorted(extra_folder.glob("*.json")):
-        definition = parse_definition(path.read_bytes(), str(path))
-        if definition.id in builtin:
-            raise ConnectorError(f"{path}: id: {definition.id!r} is a built-in connector; choose another id")
-        if definition.id in origins:
-            raise ConnectorError(f"{path}: id: {definition.id!r} is already defined in {origins[definition.id]}")
-        origins[definition.id] = str(path)
+    for origin, data in sources:
+        try:
+            definition = parse_definition(data, origin)
+            if definition.id in builtin:
+                raise ConnectorError(f"{origin}: id: {definition.id!r} is a built-in connector; choose another id")
+            if definition.id in origins:
+                raise ConnectorError(f"{origin}: id: {definition.id!r} is already defined in {origins[definition.id]}")
+        except ConnectorError as exc:
+            _problem(exc, problems)
+            continue
+        origins[definition.id] = origin
         registry[definition.id] = definition
     return registry
+
+
+def _problem(error: ConnectorError, problems: list[str] | None) -> None:
+    if problems is None:
+        raise error
+    problems.append(str(error))
 
 
 def public_view(definition: ConnectorDefinition, config: Mapping[str, Any] | None = None) -> dict[str, Any]:

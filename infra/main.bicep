@@ -98,6 +98,9 @@ param safetyApprovedRuns string = ''
 @description('DELTA_FULL_SYNC: send every record, changed or not.')
 param deltaFullSync bool = false
 
+@description('CONNECTORS_ALLOW_PRIVATE_NETWORKS: let HR connectors reach private addresses (an HR system behind a virtual network). Loopback, link-local and metadata addresses stay refused.')
+param connectorsAllowPrivateNetworks bool = false
+
 @description('ENTRA_IGNORE_JOB_STATUS: send even when the provisioning job is paused or quarantined (its uploads then wait unprocessed).')
 param entraIgnoreJobStatus bool = false
 
@@ -427,6 +430,7 @@ var appSettings = [
   { name: 'BLOB_TRIGGER_SOURCE', value: 'EventGrid' }
   { name: 'HRMS_SYNC_SCHEDULE', value: hrmsSyncSchedule }
   { name: 'HRMS_FULL_SYNC_EVERY', value: string(hrmsFullSyncEvery) }
+  { name: 'CONNECTORS_ALLOW_PRIVATE_NETWORKS', value: connectorsAllowPrivateNetworks ? 'true' : 'false' }
 ]
 
 // A Key Vault reference, resolved by the platform with keyVaultReferenceIdentity; never a literal secret.

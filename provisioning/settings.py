@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     """NCRONTAB of the scheduled HR system pulls."""
     connectors_allow_loopback_http: bool = Field(default=False, alias="CONNECTORS_ALLOW_LOOPBACK_HTTP")
     """Let a connector use plain http to 127.0.0.1 (tests and the HR emulators only)."""
+    connectors_allow_private_networks: bool = Field(default=False, alias="CONNECTORS_ALLOW_PRIVATE_NETWORKS")
+    """Let a connector reach private addresses (RFC 1918, IPv6 ULA, CGNAT): an HR system reached through a
+    virtual network. Loopback, link-local and metadata addresses stay refused."""
     connectors_folder: str | None = Field(default=None, alias="CONNECTORS_FOLDER")
     """A folder of user-defined connector definitions (JSON), besides the built-ins."""
     hrms_full_sync_every: int = Field(default=7, ge=1, le=365, alias="HRMS_FULL_SYNC_EVERY")

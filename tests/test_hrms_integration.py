@@ -107,10 +107,11 @@ def test_cli_preview_and_run_from_an_hr_system(tmp_path: Path) -> None:
 
 
 def test_an_unknown_connector_is_named() -> None:
+    from connectors.registry import load_registry
     from provisioning.hr.connector_source import connector_source
 
     with pytest.raises(ProfileError, match="connector 'peoplesoft' not found"):
-        connector_source("peoplesoft", {})
+        connector_source("peoplesoft", {}, registry=load_registry())
 
 
 @pytest.fixture

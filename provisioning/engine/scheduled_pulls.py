@@ -8,11 +8,12 @@ HRMS_FULL_SYNC_EVERY-th pull of a job sends every record; the others send only w
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from provisioning.core.errors import ProfileError, ProvisioningError
 from provisioning.core.runs import RunRecord, new_run_id, utc_now
+from provisioning.engine.connector_registry import connector_registry
 from provisioning.engine.workflow import StartRequest, Workflow
 from provisioning.hr.connector_source import connector_source, connector_supports_changes
 from provisioning.hr.jobs import DEFINITIONS_PREFIX, JOBS_PREFIX, ConnectorJob, parse_job, resolve_settings
@@ -21,6 +22,9 @@ from provisioning.state.blob_json import update_json
 from provisioning.state.interface import RunNotFound
 from provisioning.state.storage import StorageClients
 from provisioning.state.tokens import BlobTokenStore
+
+if TYPE_CHECKING:
+    from connectors.definition import ConnectorDefinition
 
 log = logging.getLogger("provisioning.engine.scheduled_pulls")
 
@@ -44,16 +48,23 @@ def enabled_jobs(storage: StorageClients, settings: Settings) -> list[ConnectorJ
 
 def run_scheduled_pulls(workflow: Workflow, storage: StorageClients, settings: Settings) -> list[RunRecord]:
     """One run per enabled job; a job that fails is recorded as a failed run and the others go on."""
+    registry = connector_registry(settings, storage).definitions
     records = []
-    with tempfile.TemporaryDirectory(prefix="connector-definitions-") as folder:
-        definitions = _user_definitions(storage, settings, Path(folder))
-        for job in enabled_jobs(storage, settings):
-            records.append(_pull(workflow, storage, settings, job, definitions))
+    for job in enabled_jobs(storage, settings):
+        try:
+            records.append(_pull(workflow, storage, settings, job, registry))
+        except Exception as exc:  # one job's failure, whatever it is, is that job's run; the others go on
+            log.exception("connector job %s failed", job.name)
+            records.append(_failed(workflow, new_run_id(), job, _reason(exc)))
     return records
 
 
 def _pull(
-    workflow: Workflow, storage: StorageClients, settings: Settings, job: ConnectorJob, definitions: Path | None
+    workflow: Workflow,
+    storage: StorageClients,
+    settings: Settings,
+    job: ConnectorJob,
+    registry: Mapping[str, ConnectorDefinition],
 ) -> RunRecord:
     state = storage.container(settings.hr_state_container)
     pulls_blob = f"connectors/{job.name}/pulls.json"
@@ -66,19 +77,20 @@ def _pull(
     started = utc_now()
     tokens = BlobTokenStore(state)
     try:
-        native_delta = not full_sync and connector_supports_changes(job.connector, definitions)
+        native_delta = not full_sync and connector_supports_changes(registry.get(job.connector))
         source = connector_source(
             job.connector,
             resolve_settings(job.config),
             name=job.name,
+            registry=registry,
             tokens=tokens,
-            extra_definitions=definitions,
             changed_since=since if native_delta else None,
             allow_loopback_http=settings.connectors_allow_loopback_http,
+            allow_private_networks=settings.connectors_allow_private_networks,
         )
-        profile = job.profile or _default_profile(job.connector, definitions)
-    except ProvisioningError as exc:
-        return _failed(workflow, run_id, job, str(exc))
+        profile = job.profile or _default_profile(job.connector, registry)
+    except Exception as exc:  # a bad job, a connector that cannot start: this job's run says why
+        return _failed(workflow, run_id, job, _reason(exc))
     request = StartRequest(
         source=source,
         profile=profile,
@@ -90,11 +102,18 @@ def _pull(
     )
     try:
         record = workflow.start(request)
-    except ProvisioningError as exc:  # the HR system failed mid-pull: the run says so, nothing was sent
-        return _failed(workflow, run_id, job, str(exc))
+    except Exception as exc:  # the HR system failed mid-pull: the run says so, nothing was sent
+        return _failed(workflow, run_id, job, _reason(exc))
     if record.status != "failed":
         update_json(state, pulls_blob, lambda data: {**(data or {}), "lastPull": started}, attempts=20)
     return record
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ProvisioningError):
+        return str(exc)
+    log.error("connector pull failed unexpectedly", exc_info=exc)
+    return f"the pull failed unexpectedly ({type(exc).__name__}); see the function's log"
 
 
 def _failed(workflow: Workflow, run_id: str, job: ConnectorJob, message: str) -> RunRecord:
@@ -108,21 +127,10 @@ def _failed(workflow: Workflow, run_id: str, job: ConnectorJob, message: str) ->
     return record
 
 
-def _default_profile(connector_id: str, definitions: Path | None) -> str:
-    from connectors.registry import load_registry
-
-    profile = load_registry(definitions)[connector_id].defaultProfile
-    if not profile:
+def _default_profile(connector_id: str, registry: Mapping[str, ConnectorDefinition]) -> str:
+    definition = registry.get(connector_id)
+    if definition is None:
+        raise ProfileError(f"connector {connector_id!r} not found (connectors: {', '.join(sorted(registry))})")
+    if not definition.defaultProfile:
         raise ProfileError(f"connector {connector_id!r} has no default mapping profile: set 'profile' in the job")
-    return profile
-
-
-def _user_definitions(storage: StorageClients, settings: Settings, folder: Path) -> Path | None:
-    """User-defined connector definitions from the config container, as files the registry can read."""
-    container = storage.container(settings.hr_config_container)
-    found = False
-    for item in container.list_blobs(name_starts_with=DEFINITIONS_PREFIX):
-        if item.name.endswith(".json"):
-            (folder / Path(item.name).name).write_bytes(container.download_blob(item.name).readall())
-            found = True
-    return folder if found else None
+    return definition.defaultProfile

@@ -100,6 +100,7 @@ def source_from_args(args: Any, profile: Profile | None = None) -> RecordSource:
 
 
 def _hrms(connector_id: str, connector_config: str | None) -> RecordSource:
+    from connectors.registry import load_registry
     from provisioning.hr.connector_source import connector_source
     from provisioning.hr.jobs import load_config_file
     from provisioning.settings import load_settings
@@ -113,7 +114,8 @@ def _hrms(connector_id: str, connector_config: str | None) -> RecordSource:
     return connector_source(
         connector_id,
         load_config_file(connector_config),
+        registry=load_registry(folder),
         tokens=tokens,
-        extra_definitions=folder,
         allow_loopback_http=settings.connectors_allow_loopback_http,
+        allow_private_networks=settings.connectors_allow_private_networks,
     )

@@ -7,11 +7,13 @@ token is kept in a ``TokenStore`` (``state.tokens`` has the local and the blob o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioning.core.errors import ProfileError
 from provisioning.core.read.json_source import JsonSource
+
+if TYPE_CHECKING:
+    from connectors.definition import ConnectorDefinition
 
 PAGES_AHEAD = 4
 """Pages requested at once where the paging style allows it (offset, page number, $skip): bounded, so
@@ -30,11 +32,12 @@ def connector_source(
     config: Mapping[str, Any],
     *,
     name: str | None = None,
+    registry: Mapping[str, ConnectorDefinition],
     tokens: TokenStore | None = None,
-    extra_definitions: Path | None = None,
     limit: int | None = None,
     changed_since: str | None = None,
     allow_loopback_http: bool = False,
+    allow_private_networks: bool = False,
 ) -> JsonSource:
     """The records of an HR system as a source for the pipeline (fetched page by page as it reads).
 
@@ -42,9 +45,7 @@ def connector_source(
     where it has one: ``connector_supports_changes``).
     """
     from connectors.fetch import fetch_records
-    from connectors.registry import load_registry
 
-    registry = load_registry(extra_definitions)
     if connector_id not in registry:
         known = ", ".join(sorted(registry))
         raise ProfileError(f"connector {connector_id!r} not found (connectors: {known})")
@@ -64,6 +65,7 @@ def connector_source(
             limit=limit,
             on_rotate=on_rotate,
             allow_loopback_http=allow_loopback_http,
+            allow_private_networks=allow_private_networks,
         )
         return JsonSource(changes, name=f"hrms:{connector_id} (changed since {changed_since})", allow_empty=True)
     records = fetch_records(
@@ -73,13 +75,13 @@ def connector_source(
         on_rotate=on_rotate,
         concurrency=PAGES_AHEAD,
         allow_loopback_http=allow_loopback_http,
+        allow_private_networks=allow_private_networks,
     )
     return JsonSource(records, name=f"hrms:{connector_id}")
 
 
-def connector_supports_changes(connector_id: str, extra_definitions: Path | None = None) -> bool:
+def connector_supports_changes(definition: ConnectorDefinition | None) -> bool:
+    """Whether the HR system can list only the workers changed since a time (its own delta)."""
     from connectors.changes import supports_changes
-    from connectors.registry import load_registry
 
-    definition = load_registry(extra_definitions).get(connector_id)
     return definition is not None and supports_changes(definition)

@@ -22,6 +22,9 @@ from provisioning.settings import SettingsError
 SETTING_REFERENCE = re.compile(r"^%([A-Za-z_][A-Za-z0-9_]*)%$")
 JOBS_PREFIX = "connectors/"
 DEFINITIONS_PREFIX = "connectors/definitions/"
+JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+FILE_FIELDS = frozenset({"certificatePath", "keyPath", "caCertificatePath"})
+"""Configuration fields that name a file on the app's machine."""
 
 
 class ConnectorJob(BaseModel):
@@ -29,7 +32,7 @@ class ConnectorJob(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    name: str = Field(pattern=rf"^{JOB_NAME.pattern}$")
     """Defaults to the file name (``connectors/<name>.json``)."""
     connector: str
     enabled: bool = True
@@ -52,6 +55,22 @@ def resolve_settings(config: Mapping[str, Any], environ: Mapping[str, str] | Non
             raise SettingsError(f"connector configuration: {key} refers to the setting {setting}, which is not set")
         resolved[key] = environ[setting]
     return resolved
+
+
+def inline_connector_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration sent by a caller (the HTTP connection test), taken as it is: a ``%NAME%`` reference
+    would hand the caller an app setting, and a file path would let it probe the app's disk, so both are
+    refused, without saying whether such a setting or file exists."""
+    refused = sorted(k for k, v in config.items() if isinstance(v, str) and SETTING_REFERENCE.match(v))
+    if refused:
+        raise ProfileError(
+            f"{', '.join(refused)}: setting references (%NAME%) are resolved only in stored connector jobs; "
+            'test a stored job with {"job": NAME}'
+        )
+    files = sorted(FILE_FIELDS.intersection(k for k, v in config.items() if v))
+    if files:
+        raise ProfileError(f"{', '.join(files)}: file paths are accepted only in stored connector jobs")
+    return dict(config)
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

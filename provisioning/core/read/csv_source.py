@@ -13,6 +13,7 @@ import io
 import itertools
 import operator
 import re
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -135,7 +136,15 @@ class CsvSource:
                     self.blank_lines += 1
                     continue
                 rows += 1
-                if len(fields) != width:
+                if len(fields) == 1 and fields[0] == _UNCLOSED:
+                    error = RowError(
+                        "a quoted field opens on this line and is never closed (within "
+                        f"{MAX_QUOTED_LINES} lines or {MAX_QUOTED_CHARS:,} characters): the row is rejected and "
+                        "the lines after it are read as rows of their own",
+                        field="(row)",
+                    )
+                    yield start, error
+                elif len(fields) != width:
                     error = RowError(f"{len(fields)} fields where the header has {width}", field="(row)")
                     error.record = fields
                     yield start, error
@@ -166,7 +175,8 @@ class CsvSource:
         if first is None:
             raise SourceError(self.name, "is empty: a header row is required")
         self._delimiter = self._named_delimiter or detect_delimiter(first)
-        reader = self._reader = csv.reader(itertools.chain([first], lines), delimiter=self._delimiter)
+        guarded = _guard_quotes(itertools.chain([first], lines), self._delimiter)
+        reader = self._reader = csv.reader(guarded, delimiter=self._delimiter)
         header = [name.strip() for name in next(reader)]
         self._header = _checked_header(header, self.name)
         self._index = {name: i for i, name in enumerate(self._header)}
@@ -243,6 +253,96 @@ def _decoded_lines(head: bytes, stream: IO[bytes], encoding: str, source: str) -
         yield from io.StringIO(text, newline="")
         if not chunk:
             return
+
+
+MAX_QUOTED_LINES = 200
+"""A quoted field may hold line breaks (an address), but not this many: past it the quote is unclosed."""
+MAX_QUOTED_CHARS = 100_000
+"""Nor this many characters (below the csv module's 131,072-character field limit)."""
+_UNCLOSED = "\ue000unclosed quote\ue000"
+"""Stands in for a line whose quote never closes: a row the reader reports, never a real value."""
+
+
+def _guard_quotes(lines: Iterator[str], delimiter: str) -> Iterator[str]:
+    """The lines as they are, except that a line opening a quoted field that never closes (by the end of
+    the file or the limits above) is replaced by a marker row, and the lines after it are read again as
+    rows of their own: one bad quote costs one row, never the rest of the file."""
+    well_formed = _well_formed_line(delimiter)
+    held: deque[str] = deque()
+
+    def next_line() -> str | None:
+        return held.popleft() if held else next(lines, None)
+
+    while True:
+        line = next_line()
+        if line is None:
+            return
+        if '"' not in line or well_formed.fullmatch(line) or not _ends_quoted(line, delimiter, False):
+            yield line
+            continue
+        record, size = [line], len(line)
+        closed = False
+        while len(record) <= MAX_QUOTED_LINES and size <= MAX_QUOTED_CHARS:
+            more = next_line()
+            if more is None:
+                break
+            record.append(more)
+            size += len(more)
+            state = _quote_state(more, delimiter, True)
+            if state != _OPEN:
+                closed = state == _CLOSED
+                break
+        if closed:
+            yield from record
+            continue
+        yield _UNCLOSED + "\n"
+        held.extendleft(reversed(record[1:]))
+
+
+def _well_formed_line(delimiter: str) -> re.Pattern[str]:
+    """A whole line of plain and properly quoted fields (the common case, checked in C)."""
+    d = re.escape(delimiter)
+    field = rf'(?:"(?:[^"]|"")*"|[^"{d}\r\n]*)'
+    return re.compile(rf"{field}(?:{d}{field})*\r?\n?")
+
+
+_OPEN, _CLOSED, _MALFORMED = "open", "closed", "malformed"
+
+
+def _ends_quoted(line: str, delimiter: str, quoted: bool) -> bool:
+    """Whether a quoted field is still open at the end of ``line`` (``quoted``: one was open before it)."""
+    return _quote_state(line, delimiter, quoted) == _OPEN
+
+
+def _quote_state(line: str, delimiter: str, quoted: bool) -> str:
+    """``open`` when a quoted field is still open at the end of ``line``, ``malformed`` when a quoted field
+    closes and something other than the delimiter or the line end follows (what a quote that never closed
+    looks like once the next row's first quote "closes" it), else ``closed``.
+
+    As the csv module reads: a quote opens a field only at the field's start; inside it ``""`` is a quote
+    and a lone ``"`` closes it; a quote anywhere else is a plain character.
+    """
+    i, n = 0, len(line)
+    at_start = not quoted
+    while True:
+        if quoted:
+            j = line.find('"', i)
+            if j < 0:
+                return _OPEN
+            if j + 1 < n and line[j + 1] == '"':
+                i = j + 2
+                continue
+            i = j + 1
+            if i < n and line[i] not in (delimiter, "\r", "\n"):
+                return _MALFORMED
+            quoted, at_start = False, False
+        if at_start and i < n and line[i] == '"':
+            quoted, i = True, i + 1
+            continue
+        k = line.find(delimiter, i)
+        if k < 0:
+            return _CLOSED
+        i, at_start = k + 1, True
 
 
 def _end_of_last_line(buffer: bytes, newline: bytes, unit: int) -> int:

@@ -32,15 +32,18 @@ def add_commands(commands: Any) -> None:
     fetch.set_defaults(handler=_fetch)
 
 
-def _extra_folder() -> Path | None:
-    folder = load_settings().connectors_folder
-    return Path(folder) if folder else None
+def _registry() -> dict[str, Any]:
+    """The built-ins and CONNECTORS_FOLDER's definitions; one that is not valid is named and left out."""
+    from provisioning.engine.connector_registry import connector_registry
+
+    registry = connector_registry(load_settings())
+    for problem in registry.problems:
+        print(f"warning: connector definition left out: {problem}", file=sys.stderr)
+    return registry.definitions
 
 
 def _list(args: argparse.Namespace) -> int:
-    from connectors.registry import load_registry
-
-    for connector_id, definition in sorted(load_registry(_extra_folder()).items()):
+    for connector_id, definition in sorted(_registry().items()):
         summary = definition.description.splitlines()[0] if definition.description else ""
         print(f"{connector_id:16} {definition.name}: {summary}")
     return EXIT_OK
@@ -48,10 +51,9 @@ def _list(args: argparse.Namespace) -> int:
 
 def _test(args: argparse.Namespace) -> int:
     from connectors.probe import test_connection
-    from connectors.registry import load_registry
     from provisioning.hr.jobs import load_config_file
 
-    registry = load_registry(_extra_folder())
+    registry = _registry()
     if args.connector not in registry:
         print(
             f"error: connector {args.connector!r} not found (connectors: {', '.join(sorted(registry))})",
@@ -62,6 +64,7 @@ def _test(args: argparse.Namespace) -> int:
         registry[args.connector],
         load_config_file(args.connector_config),
         allow_loopback_http=load_settings().connectors_allow_loopback_http,
+        allow_private_networks=load_settings().connectors_allow_private_networks,
     )
     for line in lines:
         print(line)
@@ -79,10 +82,11 @@ def _fetch(args: argparse.Namespace) -> int:
     source = connector_source(
         args.connector,
         config,
+        registry=_registry(),
         tokens=tokens,
-        extra_definitions=_extra_folder(),
         limit=args.limit,
         allow_loopback_http=settings.connectors_allow_loopback_http,
+        allow_private_networks=settings.connectors_allow_private_networks,
     )
     count = 0
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from azure.core.exceptions import ResourceNotFoundError
 
 from provisioning.core.errors import SourceError
 from provisioning.core.mapping.automap import suggest_profile
@@ -27,9 +28,10 @@ from provisioning.core.results.log_summary import summarise_everyone
 from provisioning.core.runs import new_run_id
 from provisioning.doors.composition import Services
 from provisioning.doors.http.protocol import ApiError, ApiRequest, ApiResponse, flag, int_param, required
+from provisioning.engine.connector_registry import connector_registry
 from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
 from provisioning.engine.workflow import StartRequest
-from provisioning.hr.jobs import resolve_settings
+from provisioning.hr.jobs import JOB_NAME, JOBS_PREFIX, inline_connector_config, parse_job, resolve_settings
 
 log = logging.getLogger("provisioning.http")
 
@@ -165,37 +167,59 @@ class Api:
         )
 
     def connectors(self, request: ApiRequest) -> ApiResponse:
-        from connectors.registry import load_registry, public_view
+        from connectors.registry import public_view
 
-        registry = load_registry(self._definitions_folder())
-        return ApiResponse(200, {"connectors": [public_view(d) for _, d in sorted(registry.items())]})
+        registry = connector_registry(self.services.settings, self.services.storage)
+        return ApiResponse(
+            200,
+            {
+                "connectors": [public_view(d) for _, d in sorted(registry.definitions.items())],
+                "invalidDefinitions": registry.problems,
+            },
+        )
 
     def test_connector(self, request: ApiRequest) -> ApiResponse:
-        """One small request with the configuration in the body (values may be %SETTING% references)."""
+        """One small request to an HR system: a stored job (``{"job": NAME}``, with its own configuration and
+        host), or a configuration in the body, which may hold neither setting references nor file paths."""
         from connectors.probe import test_connection
-        from connectors.registry import load_registry
 
-        registry = load_registry(self._definitions_folder())
+        settings = self.services.settings
+        registry = connector_registry(settings, self.services.storage).definitions
         connector_id = request.route["id"]
         if connector_id not in registry:
             raise ApiError(404, "UnknownConnector", f"connector {connector_id!r} not found")
-        body = self._checked_body(request)
         try:
-            config = orjson.loads(body)
+            body = orjson.loads(self._checked_body(request))
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from None
-        if not isinstance(config, dict):
+        if not isinstance(body, dict):
             raise ApiError(400, "InvalidJson", "the body must be the connector's configuration, a JSON object")
+        config = self._stored_job_config(body, connector_id) if "job" in body else inline_connector_config(body)
         lines = test_connection(
             registry[connector_id],
-            resolve_settings(config),
-            allow_loopback_http=self.services.settings.connectors_allow_loopback_http,
+            config,
+            allow_loopback_http=settings.connectors_allow_loopback_http,
+            allow_private_networks=settings.connectors_allow_private_networks,
         )
         return ApiResponse(200, {"connector": connector_id, "report": lines})
 
-    def _definitions_folder(self) -> Path | None:
-        folder = self.services.settings.connectors_folder
-        return Path(folder) if folder else None
+    def _stored_job_config(self, body: dict[str, Any], connector_id: str) -> dict[str, Any]:
+        """The configuration of a stored job, its setting references resolved: the only way a test uses them."""
+        name = body["job"]
+        if set(body) != {"job"} or not isinstance(name, str) or not JOB_NAME.fullmatch(name):
+            raise ApiError(400, "InvalidParameter", 'send {"job": NAME} alone to test a stored job')
+        container = self.services.storage.container(self.services.settings.hr_config_container)
+        origin = f"{container.container_name}/{JOBS_PREFIX}{name}.json"
+        try:
+            data = container.download_blob(f"{JOBS_PREFIX}{name}.json").readall()
+        except ResourceNotFoundError:
+            raise ApiError(404, "UnknownJob", f"connector job {name!r} not found") from None
+        job = parse_job(data, origin)
+        if job.connector != connector_id:
+            raise ApiError(
+                400, "InvalidParameter", f"job {name!r} uses connector {job.connector!r}, not {connector_id!r}"
+            )
+        return resolve_settings(job.config)
 
     @staticmethod
     def health(request: ApiRequest) -> ApiResponse:

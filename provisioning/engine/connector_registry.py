@@ -1,0 +1,44 @@
+"""The HR connectors every door sees: the built-ins, CONNECTORS_FOLDER, and ``connectors/definitions/`` in
+the config container. A definition that is not valid is left out and named (in ``GET /api/connectors``
+and the log); the others still work."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from provisioning.hr.jobs import DEFINITIONS_PREFIX
+from provisioning.settings import Settings
+
+if TYPE_CHECKING:
+    from connectors.definition import ConnectorDefinition
+    from provisioning.state.storage import StorageClients
+
+log = logging.getLogger("provisioning.engine.connector_registry")
+
+
+@dataclass
+class ConnectorRegistry:
+    definitions: dict[str, ConnectorDefinition]
+    problems: list[str] = field(default_factory=list)
+    """One line per definition that was left out, naming its file or blob and what is wrong."""
+
+
+def connector_registry(settings: Settings, storage: StorageClients | None = None) -> ConnectorRegistry:
+    from connectors.registry import load_registry
+
+    stored: list[tuple[str, bytes]] = []
+    if storage is not None:
+        container = storage.container(settings.hr_config_container)
+        for item in container.list_blobs(name_starts_with=DEFINITIONS_PREFIX):
+            if item.name.endswith(".json"):
+                origin = f"{settings.hr_config_container}/{item.name}"
+                stored.append((origin, container.download_blob(item.name).readall()))
+    problems: list[str] = []
+    folder = Path(settings.connectors_folder) if settings.connectors_folder else None
+    definitions = load_registry(folder, extra=stored, problems=problems)
+    for problem in problems:
+        log.error("connector definition left out: %s", problem)
+    return ConnectorRegistry(definitions, problems)
