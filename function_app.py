@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -94,6 +95,24 @@ def coordinate_run(msg: func.QueueMessage) -> None:
     if message is not None:
         s = services()
         log.info("run %s: %s", message.runId, s.sender.coordinate(s.workflow, message))
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%HR_RESULTS_QUEUE%-poison", connection="HR_STORAGE")
+def coordinate_poison(msg: func.QueueMessage) -> None:
+    """A run whose coordinator failed every delivery is ended with the reason, never left sending."""
+    message = _message(CoordinateMessage, msg)
+    if message is not None:
+        s = services()
+        outcome = s.sender.coordinate_poison(s.workflow, message, f"failed {msg.dequeue_count} deliveries")
+        log.error("run %s: coordinator message poisoned: %s", message.runId, outcome)
+
+
+@app.timer_trigger(arg_name="timer", schedule="%HR_SWEEP_SCHEDULE%", run_on_startup=False)
+def sweep_runs(timer: func.TimerRequest) -> None:
+    """Finds runs that stopped making progress: resumes them, or ends them with the reason."""
+    s = services()
+    for line in s.workflow.sweep(stuck_after=timedelta(minutes=s.settings.hr_stuck_minutes)):
+        log.warning("periodic check: %s", line)
 
 
 @app.timer_trigger(arg_name="timer", schedule="%HRMS_SYNC_SCHEDULE%", run_on_startup=False)

@@ -98,6 +98,13 @@ param safetyApprovedRuns string = ''
 @description('DELTA_FULL_SYNC: send every record, changed or not.')
 param deltaFullSync bool = false
 
+@description('HR_SWEEP_SCHEDULE: NCRONTAB of the periodic check for runs that stopped making progress.')
+param hrSweepSchedule string = '0 */15 * * * *'
+
+@minValue(1)
+@description('HR_STUCK_MINUTES: a run with no progress for this long is resumed (twice at most), then ended with the reason.')
+param hrStuckMinutes int = 30
+
 @description('CONNECTORS_ALLOW_PRIVATE_NETWORKS: let HR connectors reach private addresses (an HR system behind a virtual network). Loopback, link-local and metadata addresses stay refused.')
 param connectorsAllowPrivateNetworks bool = false
 
@@ -430,6 +437,8 @@ var appSettings = [
   { name: 'BLOB_TRIGGER_SOURCE', value: 'EventGrid' }
   { name: 'HRMS_SYNC_SCHEDULE', value: hrmsSyncSchedule }
   { name: 'HRMS_FULL_SYNC_EVERY', value: string(hrmsFullSyncEvery) }
+  { name: 'HR_SWEEP_SCHEDULE', value: hrSweepSchedule }
+  { name: 'HR_STUCK_MINUTES', value: string(hrStuckMinutes) }
   { name: 'CONNECTORS_ALLOW_PRIVATE_NETWORKS', value: connectorsAllowPrivateNetworks ? 'true' : 'false' }
 ]
 

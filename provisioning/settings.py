@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     ``blob_trigger_source()`` reads this one field then."""
     hr_coordinate_seconds: float = Field(default=2.0, ge=0, le=60, alias="HR_COORDINATE_SECONDS")
     """First wait of a run's coordinator between looks at its requests (then doubling, at most 30 s)."""
+    hr_sweep_schedule: str = Field(default="0 */15 * * * *", alias="HR_SWEEP_SCHEDULE")
+    """NCRONTAB of the periodic check for runs that stopped making progress."""
+    hr_stuck_minutes: float = Field(default=30.0, ge=1, le=1440, alias="HR_STUCK_MINUTES")
+    """A run with no progress for this long is resumed (twice at most), then ended with the reason."""
     hrms_sync_schedule: str = Field(default="0 0 2 * * *", alias="HRMS_SYNC_SCHEDULE")
     """NCRONTAB of the scheduled HR system pulls."""
     connectors_allow_loopback_http: bool = Field(default=False, alias="CONNECTORS_ALLOW_LOOPBACK_HTTP")

@@ -84,8 +84,10 @@ def test_routes_pick_profiles_by_folder_or_pattern() -> None:
     assert profile_for("/contractors/x.csv", routes, "default") == "contractors"
     assert profile_for("drop/summer.interns.csv", routes, "default") == "interns"
     assert profile_for("other.csv", routes, "default") == "default"
-    assert source_key("employees/a.csv", routes) == source_key("employees/b.csv", routes) == "route:employees/"
-    assert source_key("misc/a.csv", routes) == "folder:misc/" and source_key("a.csv", routes) == "folder:"
+    # The feed is the profile's, whatever the folder: a dated folder is no new feed.
+    assert source_key("employees/2026-11-28/a.csv", routes, "d") == source_key("employees/b.csv", routes, "d")
+    assert source_key("employees/b.csv", routes, "d") == "profile:employees"
+    assert source_key("misc/a.csv", routes, "d") == source_key("a.csv", routes, "d") == "profile:d"
     assert parse_routes("") == []
     with pytest.raises(ProfileError, match="'employees' is not PATTERN=PROFILE"):
         parse_routes("employees")

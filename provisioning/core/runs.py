@@ -177,6 +177,8 @@ class RunRecord(_Model):
     """The source holds only what changed (an HR system's own delta): no shrink check, its size is not kept."""
     approvedBy: Approval | None = None
     """How a held run was let go."""
+    sweeps: int = 0
+    """How often the periodic check found the run making no progress and resumed it."""
 
     def sent_external_ids(self) -> list[str]:
         return [i for b in self.batches if b.status == "accepted" for i in b.externalIds]

@@ -67,7 +67,7 @@ def provision_dropped_blob(
         source=open_source(stream, name=name, content_type=content_type),
         profile=profile_for(blob_path, routes, settings.hr_default_profile),
         trigger="blob",
-        feed=source_key(blob_path, routes),
+        feed=source_key(blob_path, routes, settings.hr_default_profile),
         run_id=run_id,
         approved_by="marker" if approved else None,
     )

@@ -90,8 +90,18 @@ class QueueSender:
         return result
 
     def poison(self, workflow: Workflow, message: UploadMessage, reason: str) -> None:
-        """A message that failed every delivery: its request is recorded as failed, never lost silently."""
-        end_unsent(workflow.state, message.runId, [message.batch], "PoisonMessage", reason)
+        """A message that failed every delivery: its request is recorded as failed, never lost silently, even
+        while an instance that died still holds its lease (it lapses within a minute)."""
+        end_unsent(workflow.state, message.runId, [message.batch], "PoisonMessage", reason, wait=CLAIM_SECONDS + 5)
+
+    def coordinate_poison(self, workflow: Workflow, message: CoordinateMessage, reason: str) -> str:
+        """A coordination message that failed every delivery: the run is ended (sending) or its wait for the
+        logs is (results), with the reason, so that it never stays "sending" forever."""
+        if message.phase == "results":
+            record, _ = workflow.poll_results(message.runId, final=True)
+        else:
+            record = workflow.abandon(message.runId, f"its coordinator {reason}")
+        return f"run is {record.status}"
 
     def coordinate(self, workflow: Workflow, message: CoordinateMessage) -> str:
         """Moves a run on: the next group, then finalising, then the provisioning logs. Safe to repeat."""

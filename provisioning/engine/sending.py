@@ -9,6 +9,7 @@ queue strategy (``queue_sender``) calls the same function from the upload queue'
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from provisioning.core.errors import ProvisioningError
 from provisioning.core.plan.bulk import BulkRequest
 from provisioning.core.runs import FINAL, BatchOutcome, RunPlan, RunRecord
-from provisioning.state.interface import StateStore
+from provisioning.state.interface import Claim, RunNotFound, StateStore
 
 if TYPE_CHECKING:
     from provisioning.engine.workflow import Workflow
@@ -51,39 +52,80 @@ def send_request(
     state: StateStore, graph: GraphClient, run_id: str, number: int, *, deadline: float | None = None
 ) -> SendResult:
     """Sends request ``number`` of ``run_id`` unless another sender holds it or it was already answered."""
-    with state.claim(run_id, number) as claim:
-        if claim is None:
-            return SendResult("busy")
-        manifest = state.load_manifest(run_id, number)
-        if manifest is None:
-            return SendResult("unknown")
-        if manifest.final:
-            return SendResult("already")
-        resent = manifest.sends > 0
-        manifest.status = "sending"
-        manifest.sends += 1
+    try:
+        with state.claim(run_id, number) as claim:
+            return _send_claimed(state, graph, claim, run_id, number, deadline)
+    except RunNotFound as exc:
+        log.error("dropped a request that was never planned: %s", exc)
+        return SendResult("unknown")
+
+
+def _send_claimed(
+    state: StateStore, graph: GraphClient, claim: Claim | None, run_id: str, number: int, deadline: float | None
+) -> SendResult:
+    if claim is None:
+        return SendResult("busy")
+    manifest = state.load_manifest(run_id, number)
+    if manifest is None:
+        return SendResult("unknown")
+    if manifest.final:
+        return SendResult("already")
+    resent = manifest.sends > 0
+    manifest.status = "sending"
+    manifest.sends += 1
+    claim.save(manifest)
+    body = state.load_request(run_id, number)
+    outcome = graph.upload(BulkRequest(number, body, manifest.externalIds), deadline=deadline)
+    if outcome.gave_up_at_deadline:
+        manifest.status = "pending"  # not answered for good: the queue delivers the message again
+        manifest.error = f"{outcome.error_code}: {outcome.error}"
         claim.save(manifest)
-        body = state.load_request(run_id, number)
-        outcome = graph.upload(BulkRequest(number, body, manifest.externalIds), deadline=deadline)
-        if outcome.gave_up_at_deadline:
-            manifest.status = "pending"  # not answered for good: the queue delivers the message again
-            manifest.error = f"{outcome.error_code}: {outcome.error}"
-            claim.save(manifest)
-            return SendResult("retry-later", outcome, resent)
-        manifest.record(outcome)
-        claim.renew()
-        claim.save(manifest)
+        return SendResult("retry-later", outcome, resent)
+    manifest.record(outcome)
+    claim.renew()
+    claim.save(manifest)
     log.info("run %s request %d: %s after %d attempts", run_id, number, outcome.status, outcome.attempts)
     return SendResult(outcome.status, outcome, resent)
 
 
-def end_unsent(state: StateStore, run_id: str, numbers: list[int], code: str, reason: str) -> None:
-    """Requests that will not be sent in this run end as failed with the reason, never left pending."""
+def end_unsent(
+    state: StateStore,
+    run_id: str,
+    numbers: list[int],
+    code: str,
+    reason: str,
+    *,
+    wait: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Requests that will not be sent in this run end as failed with the reason, never left pending.
+
+    Each is claimed first, so an answer being recorded right now is never overwritten. A claim held by
+    someone else is waited for up to ``wait`` seconds (a lease held by an instance that died lapses
+    within a minute); a request still held after that is left to its holder, which records its answer.
+    """
     for number in numbers:
-        manifest = state.load_manifest(run_id, number)
-        if manifest is not None and not manifest.final:
-            manifest.fail(code, reason)
-            state.save_manifest(run_id, manifest)
+        waited = 0.0
+        while True:
+            try:
+                with state.claim(run_id, number) as claim:
+                    if claim is not None:
+                        manifest = state.load_manifest(run_id, number)
+                        if manifest is not None and not manifest.final:
+                            manifest.fail(code, reason)
+                            claim.save(manifest)
+                        break
+            except RunNotFound:
+                log.error("request %d of run %s was never planned: nothing to end", number, run_id)
+                break
+            if waited >= wait:
+                log.warning("request %d of run %s is held by another sender: it records the answer", number, run_id)
+                break
+            sleep(_CLAIM_POLL)
+            waited += _CLAIM_POLL
+
+
+_CLAIM_POLL = 5.0
 
 
 class ThreadSender:
@@ -98,8 +140,6 @@ class ThreadSender:
         sleep: Callable[[float], None] | None = None,
         echo: Callable[[str], None] = lambda line: None,
     ) -> None:
-        import time
-
         self.graph = graph
         self.concurrency = max(1, concurrency)
         self.wait_for_results = wait_for_results

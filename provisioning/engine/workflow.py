@@ -20,7 +20,7 @@ import orjson
 from provisioning.core.errors import ProfileError, ProvisioningError, SourceError
 from provisioning.core.mapping.profile import Profile
 from provisioning.core.plan.bulk import BulkRequest, request_body
-from provisioning.core.plan.delta import DeltaFilter, forget, remember_accepted, safety_check
+from provisioning.core.plan.delta import DeltaFilter, forget, remember_accepted, safety_check, stale_approval
 from provisioning.core.plan.pipeline import Plan, Reject, plan_run
 from provisioning.core.plan.reports import RejectsCsv, describe_reject
 from provisioning.core.read.records import RecordSource
@@ -39,6 +39,7 @@ from provisioning.core.runs import (
 )
 from provisioning.core.schema.sync import SchemaSyncError, plan_schema_sync
 from provisioning.engine.config import RunConfig
+from provisioning.engine.sending import end_unsent
 from provisioning.settings import SettingsError
 from provisioning.state.interface import RunNotFound, StateStore
 
@@ -139,8 +140,13 @@ class Workflow:
         except ProfileError as exc:
             return self._end(record, "failed", str(exc))
         feed = self.state.load_feed(request.feed)
+        history = feed
+        if not (feed.records or feed.rows) and request.feed != profile_feed(profile.name):
+            # A feed with no history yet (a new folder, a new source name) is weighed against the profile's
+            # last run, so that renaming a feed is no way around the safety stop.
+            history = self.state.load_feed(profile_feed(profile.name))
         full_sync = self.config.full_sync if request.full_sync is None else request.full_sync
-        delta = DeltaFilter(feed, full_sync=full_sync)
+        delta = DeltaFilter(feed, full_sync=full_sync, history=history)
         try:
             plan = self._plan(record, request.source, profile, delta)
         except SourceError as exc:
@@ -153,8 +159,8 @@ class Workflow:
         run_plan = RunPlan(groups=groups, sourceKey=request.feed, rows=plan.summary.rows)
         self.state.save_plan(run_id, run_plan)
         verdict = safety_check(
-            feed,
-            rows_now=feed.rows if request.partial else plan.summary.rows,
+            history,
+            rows_now=history.rows if request.partial else plan.summary.rows,
             disables=delta.disables,
             max_disable_share=self.config.max_disable_share,
             max_shrink_share=self.config.max_shrink_share,
@@ -289,6 +295,10 @@ class Workflow:
         plan = self.state.load_plan(run_id)
         if plan is None:
             raise ProvisioningError(f"run {run_id} has no stored plan: it cannot be approved")
+        if record.sourceKey is not None:
+            stale = stale_approval(self.state.load_feed(record.sourceKey), run_id, record.createdAt)
+            if stale:
+                raise ProvisioningError(f"run {run_id} cannot be approved: {stale}")
         record.approvedBy = by
         try:
             profile = self.profiles.load(record.profile)
@@ -322,7 +332,10 @@ class Workflow:
                 for triple in zip(m.externalIds, m.fingerprints, m.actives, strict=True)
             ]
             rows = None if record.partialSource else counts.rows
-            self.state.update_feed(record.sourceKey, lambda feed: remember_accepted(feed, accepted, rows=rows))
+            run = (record.runId, record.createdAt)
+            feeds = {record.sourceKey, profile_feed(record.summary.get("profile") or record.profile)}
+            for key in sorted(feeds):  # the run's feed, and its profile's (the history of every feed of it)
+                self.state.update_feed(key, lambda feed: remember_accepted(feed, accepted, rows=rows, run=run))
         record.message = _failed_requests_message(record)
         # Failed requests end the run as failed now (whether or not the logs are read for the rest).
         record.status = "failed" if record.message else "sent"
@@ -379,7 +392,8 @@ class Workflow:
     def _end_results(self, record: RunRecord, results: RunResults) -> RunRecord:
         failed = results.failed()
         if failed and record.sourceKey is not None:  # forgetting twice is harmless
-            self.state.update_feed(record.sourceKey, lambda feed: forget(feed, failed))
+            for key in sorted({record.sourceKey, profile_feed(record.summary.get("profile") or record.profile)}):
+                self.state.update_feed(key, lambda feed: forget(feed, failed))
         failed_requests = _failed_requests_message(record)
         if failed_requests:
             return self._end(record, "failed", failed_requests)
@@ -473,6 +487,57 @@ class Workflow:
         hint = ": retry-failed sends its failed records again" if record.status == "failed" else ""
         raise ProvisioningError(f"run {run_id} is {record.status}: there is nothing to resume{hint}")
 
+    # ---- nothing stays stuck ---------------------------------------------------------------------------
+
+    def abandon(self, run_id: str, reason: str) -> RunRecord:
+        """Ends a run that cannot go on (its coordinator failed every delivery, it made no progress after
+        being resumed): what was not answered ends as failed with ``reason``, the rest is kept."""
+        record = self.state.load_record(run_id)
+        if record.status == "planning":
+            return self._end(record, "failed", f"{reason}; nothing was sent")
+        if record.status != "sending":
+            return record
+        unanswered = [m.number for m in self.state.manifests(run_id) if not m.final]
+        end_unsent(self.state, run_id, unanswered, "NotSent", f"not sent: {reason}")
+        record = self.finalise(run_id)
+        if record.status in ("failed", "sent") and reason not in record.message:
+            record.message = f"{reason}. {record.message}".strip()
+            self.state.save_record(record)
+        return record
+
+    def sweep(self, *, stuck_after: timedelta, resumes: int = 2, limit: int = 200) -> list[str]:
+        """The periodic check: runs that made no progress for ``stuck_after`` are resumed (at most
+        ``resumes`` times), then ended with the reason; runs waiting for logs past the wait are ended.
+        Returns a line per run it touched."""
+        now = datetime.now(UTC)
+        touched = []
+        for record in self.state.list_runs(limit):
+            started = _created(record)
+            if now - started < stuck_after:
+                continue
+            if record.status == "planning":
+                self.abandon(record.runId, f"planning stopped (no progress for {_minutes(stuck_after)})")
+                touched.append(f"{record.runId}: planning never finished: failed")
+            elif record.status == "sending":
+                last = max([_parse(m.updatedAt) for m in self.state.manifests(record.runId)] + [started])
+                if now - last < stuck_after:
+                    continue
+                if record.sweeps < resumes:
+                    record.sweeps += 1
+                    record.message = f"resumed by the periodic check: no progress for {_minutes(now - last)}"
+                    self.state.save_record(record)
+                    plan = self.state.load_plan(record.runId)
+                    if plan is not None:
+                        self.sender.release(self, record, plan)
+                        touched.append(f"{record.runId}: resumed ({record.sweeps} of {resumes})")
+                        continue
+                self.abandon(record.runId, f"no progress for {_minutes(now - last)} after {record.sweeps} resumes")
+                touched.append(f"{record.runId}: ended")
+            elif record.status == "sent" and now - started > stuck_after + timedelta(seconds=self.config.log_wait):
+                self.poll_results(record.runId, final=True)
+                touched.append(f"{record.runId}: stopped waiting for the logs")
+        return touched
+
     # ---- reading ------------------------------------------------------------------------------------
 
     def view(self, run_id: str) -> RunRecord:
@@ -498,6 +563,11 @@ class Workflow:
         self.state.save_record(record)
         log.info("run %s: %s %s", record.runId, status, message)
         return record
+
+
+def profile_feed(profile_name: str) -> str:
+    """The feed of every run of a profile: the default feed, and the history a new feed is weighed against."""
+    return f"profile:{profile_name}"
 
 
 def sync_job_schema(
@@ -544,6 +614,14 @@ def _endpoint_of(client: GraphClient) -> dict[str, str]:
     if client.embedded:
         endpoint["embedded"] = "the CLI's embedded Graph emulator, gone with the process that ran it"
     return endpoint
+
+
+def _parse(moment: str | None) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")) if moment else datetime.min.replace(tzinfo=UTC)
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{span.total_seconds() / 60:.0f} minutes"
 
 
 def _created(record: RunRecord) -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,8 @@ from provisioning.entra.pacing import SlidingWindowPacer, Slot
 SCIM_CONTENT_TYPE = "application/scim+json"
 USER_AGENT = "entra-inbound-provisioning/0.1"
 _MAX_ERROR_TEXT = 2000
+MAX_LOG_PAGES = 10_000
+"""A run's log read stops here (a million entries at 100 a page): past it the links are going round."""
 FATAL_STATUSES = frozenset({401, 403})
 """After the one token refresh, every further request would be refused the same way: stop sending."""
 log = logging.getLogger("provisioning.graph")
@@ -115,8 +118,19 @@ class GraphClient:
             outcome.error_code, outcome.error = _graph_error(answer)
             if not self.policy.retryable(answer.status_code):
                 return None
-            outcome.retried_statuses.append(answer.status_code)
             after = parse_retry_after(answer.headers.get("Retry-After"))
+            if answer.status_code == 429 and after is not None and after > self.policy.max_retry_after:
+                # A wait this long is the tenant's daily quota, not the job's 5-second window: stop now and
+                # say when, rather than retry the same answer for hours.
+                until = datetime.now(UTC) + timedelta(seconds=after)
+                outcome.error_code = "QuotaExhausted"
+                outcome.error = (
+                    f"daily quota exhausted, retry after {until.isoformat(timespec='seconds').replace('+00:00', 'Z')} "
+                    f"(Graph: {outcome.error})"
+                )[:_MAX_ERROR_TEXT]
+                outcome.fatal = True
+                return None
+            outcome.retried_statuses.append(answer.status_code)
             return Retry(after=after, reason=f"HTTP {answer.status_code}", shared=answer.status_code == 429)
 
         try:
@@ -170,16 +184,28 @@ class GraphClient:
     # ---- provisioning logs ----------------------------------------------------------------------------
 
     def provisioning_logs(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
-        """Pages of log entries, following ``@odata.nextLink`` (only on the same Graph host)."""
+        """Pages of log entries, following ``@odata.nextLink``: only https on the same Graph host (the token
+        goes with it), never the same link twice, and at most ``MAX_LOG_PAGES`` pages."""
         url: str | None = self.endpoint.logs_url
         query: dict[str, str] | None = params
-        base_host = urlsplit(self.endpoint.base).netloc
+        base = urlsplit(self.endpoint.base)
+        seen: set[str] = set()
         while url:
-            if urlsplit(url).netloc != base_host:
+            target = urlsplit(url)
+            if target.netloc != base.netloc or target.scheme != base.scheme:
                 raise GraphError("read provisioning logs", None, "UnexpectedNextLink", "nextLink to another host")
+            if url in seen or len(seen) >= MAX_LOG_PAGES:
+                raise GraphError(
+                    "read provisioning logs",
+                    None,
+                    "NextLinkLoop",
+                    f"the nextLinks go round (or past {MAX_LOG_PAGES} pages)",
+                )
+            seen.add(url)
             page = self._json("GET", url, "read provisioning logs", params=query)
             yield list(page.get("value") or [])
-            url, query = page.get("@odata.nextLink"), None
+            next_link = page.get("@odata.nextLink")
+            url, query = (next_link if isinstance(next_link, str) else None), None
 
     # ---- plumbing -------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from azure.storage.blob import BlobPrefix, ContentSettings
 
 from provisioning.core.plan.delta import SourceState
 from provisioning.core.runs import Manifest, ManifestStatus, RunPlan, RunRecord
-from provisioning.state.blob_json import JSON_CONTENT, create_marker, lease, read_json, update_json
+from provisioning.state.blob_json import JSON_CONTENT, create_marker, read_json, update_json
 from provisioning.state.interface import (
     MANIFEST_FILE,
     REQUEST_FILE,
@@ -191,8 +191,20 @@ class BlobState:
     @contextmanager
     def claim(self, run_id: str, number: int) -> Iterator[_LeaseClaim | None]:
         blob = self._manifest_blob(run_id, number)
-        with lease(blob, CLAIM_SECONDS) as held:
+        try:
+            held = blob.acquire_lease(lease_duration=CLAIM_SECONDS)
+        except ResourceNotFoundError:
+            raise RunNotFound(f"request {number} of run {run_id!r} was never planned") from None
+        except HttpResponseError as exc:
+            if exc.status_code != 409:  # 409 LeaseAlreadyPresent: another sender has it
+                raise
+            held = None
+        try:
             yield _LeaseClaim(blob, held) if held is not None else None
+        finally:
+            if held is not None:
+                with contextlib.suppress(HttpResponseError):  # expired, maybe taken by someone else: not ours
+                    held.release()
 
     def mark_once(self, run_id: str, name: str) -> bool:
         return create_marker(self.runs, self._name(run_id, "markers", name))

@@ -20,7 +20,7 @@ from typing import IO, Protocol
 
 from provisioning.core.errors import ProvisioningError
 from provisioning.core.plan.delta import SourceState
-from provisioning.core.runs import Manifest, ManifestStatus, RunPlan, RunRecord
+from provisioning.core.runs import RUN_ID, Manifest, ManifestStatus, RunPlan, RunRecord
 
 REQUEST_FILE = "bulk-{number:04d}.json"
 MANIFEST_FILE = "{number:04d}.json"
@@ -69,7 +69,8 @@ class StateStore(Protocol):
         ...
 
     def claim(self, run_id: str, number: int) -> AbstractContextManager[Claim | None]:
-        """Holds request ``number`` for the block (None: another sender holds it)."""
+        """Holds request ``number`` for the block (None: another sender holds it). A request that was never
+        planned raises ``RunNotFound`` and leaves nothing behind."""
         ...
 
     def mark_once(self, run_id: str, name: str) -> bool:
@@ -86,9 +87,10 @@ class StateStore(Protocol):
 
 
 def check_run_id(run_id: str) -> str:
-    """A run id used as a folder or blob prefix: nothing that could leave it."""
-    if not run_id or "/" in run_id or "\\" in run_id or run_id.startswith(".") or ".." in run_id:
-        raise RunNotFound(f"run {run_id!r} not found")
+    """A run id used as a folder or blob prefix: only what the engine makes (``RUN_ID``), so nothing that
+    could leave the folder, in every door."""
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        raise RunNotFound(f"run {run_id[:80]!r} not found (a run id looks like 20261128T150501Z-3f9a1c)")
     return run_id
 
 

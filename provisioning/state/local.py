@@ -138,7 +138,8 @@ class LocalState:
     @contextmanager
     def claim(self, run_id: str, number: int) -> Iterator[_FileClaim | None]:
         path = self._manifest_path(run_id, number)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.is_file():
+            raise RunNotFound(f"request {number} of run {run_id!r} was never planned")
         with _flock(path.with_suffix(".lock"), blocking=False) as held:
             yield _FileClaim(path) if held else None
 

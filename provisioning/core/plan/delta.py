@@ -21,6 +21,10 @@ class SourceState:
     """externalId -> (fingerprint of the last accepted payload, whether it was active)."""
     rows: int = 0
     """How many rows the source had at its last run (for the shrink check)."""
+    last_run: str = ""
+    """The id of the latest run whose accepted requests are in this state."""
+    last_run_at: str = ""
+    """When that run started (``createdAt``): a held run older than this would send stale data."""
 
     @property
     def active(self) -> int:
@@ -31,12 +35,19 @@ class SourceState:
         if not data:
             return cls()
         records = {key: (str(value[0]), bool(value[1])) for key, value in (data.get("records") or {}).items()}
-        return cls(records=records, rows=int(data.get("rows") or 0))
+        return cls(
+            records=records,
+            rows=int(data.get("rows") or 0),
+            last_run=str(data.get("lastRun") or ""),
+            last_run_at=str(data.get("lastRunAt") or ""),
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
             "version": STATE_VERSION,
             "rows": self.rows,
+            "lastRun": self.last_run,
+            "lastRunAt": self.last_run_at,
             "records": {key: [fingerprint, active] for key, (fingerprint, active) in self.records.items()},
         }
 
@@ -44,16 +55,20 @@ class SourceState:
 class DeltaFilter:
     """``changed(externalId, fingerprint, active)`` for the pipeline, counting disables as it goes."""
 
-    def __init__(self, state: SourceState, *, full_sync: bool = False) -> None:
+    def __init__(self, state: SourceState, *, full_sync: bool = False, history: SourceState | None = None) -> None:
         self.state = state
+        self.history = history or state
+        """What the safety stop compares with: the feed's own state, or (for a feed with none yet) the
+        profile's, so that a new folder or source name is no way around the check."""
         self.full_sync = full_sync
         self.disables = 0
         """Records active at the last run and inactive now: what the safety stop weighs."""
 
     def __call__(self, external_id: str, fingerprint: str, active: bool) -> bool:
-        previous = self.state.records.get(external_id)
-        if previous is not None and previous[1] and not active:
+        before = self.history.records.get(external_id)
+        if before is not None and before[1] and not active:
             self.disables += 1
+        previous = self.state.records.get(external_id) if self.history is not self.state else before
         if self.full_sync or previous is None:
             return True
         return previous[0] != fingerprint
@@ -89,13 +104,34 @@ def safety_check(
 
 
 def remember_accepted(
-    state: SourceState, accepted: Iterable[tuple[str, str, bool]], *, rows: int | None
+    state: SourceState,
+    accepted: Iterable[tuple[str, str, bool]],
+    *,
+    rows: int | None,
+    run: tuple[str, str] | None = None,
 ) -> SourceState:
-    """The state after requests were accepted: their records' fingerprints, and the source's size."""
+    """The state after requests were accepted: their records' fingerprints, the source's size, and (``run``:
+    its id and start) the latest run in it."""
     records = dict(state.records)
     for external_id, fingerprint, active in accepted:
         records[external_id] = (fingerprint, active)
-    return SourceState(records=records, rows=state.rows if rows is None else rows)
+    last_run, last_run_at = state.last_run, state.last_run_at
+    if run is not None and run[1] >= last_run_at:
+        last_run, last_run_at = run
+    return SourceState(
+        records=records, rows=state.rows if rows is None else rows, last_run=last_run, last_run_at=last_run_at
+    )
+
+
+def stale_approval(state: SourceState, run_id: str, created_at: str) -> str | None:
+    """Why approving the held run ``run_id`` (started at ``created_at``) would send old data, or None."""
+    if state.last_run and state.last_run != run_id and state.last_run_at > created_at:
+        return (
+            f"run {state.last_run}, started after this one was held, has been sent since: approving this one "
+            "would send older data over newer (workers the latest file says are active could be disabled). "
+            "Run the latest file again instead"
+        )
+    return None
 
 
 def forget(state: SourceState, external_ids: Iterable[str]) -> SourceState:
@@ -103,4 +139,4 @@ def forget(state: SourceState, external_ids: Iterable[str]) -> SourceState:
     records = dict(state.records)
     for external_id in external_ids:
         records.pop(external_id, None)
-    return SourceState(records=records, rows=state.rows)
+    return SourceState(records=records, rows=state.rows, last_run=state.last_run, last_run_at=state.last_run_at)

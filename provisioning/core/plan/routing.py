@@ -1,5 +1,7 @@
 """Which mapping profile a dropped file uses: by its folder or a pattern on its name.
 
+The feed of a dropped file (its delta state and safety history) is its profile's.
+
 ``HR_PROFILE_ROUTES`` is ``"employees/=employees;contractors/=contractors;*.interns.csv=interns"``:
 a route ending in ``/`` matches a folder prefix, anything else is a glob on the blob's path. The
 first match wins; no match uses the default profile.
@@ -42,11 +44,7 @@ def profile_for(blob_path: str, routes: list[Route], default: str) -> str:
     return next((route.profile for route in routes if route.matches(path)), default)
 
 
-def source_key(blob_path: str, routes: list[Route]) -> str:
-    """The feed a blob belongs to (its route, else its folder): delta state and size are kept per feed."""
-    path = blob_path.lstrip("/")
-    for route in routes:
-        if route.matches(path):
-            return f"route:{route.pattern}"
-    folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
-    return f"folder:{folder}"
+def source_key(blob_path: str, routes: list[Route], default: str) -> str:
+    """The feed a blob belongs to: its profile's, whatever its folder (a dated folder or a new name is the
+    same feed, so its delta state and safety history carry over)."""
+    return f"profile:{profile_for(blob_path, routes, default)}"

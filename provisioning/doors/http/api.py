@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -30,13 +31,14 @@ from provisioning.doors.composition import Services
 from provisioning.doors.http.protocol import ApiError, ApiRequest, ApiResponse, flag, int_param, required
 from provisioning.engine.connector_registry import connector_registry
 from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
-from provisioning.engine.workflow import StartRequest
+from provisioning.engine.workflow import StartRequest, profile_feed
 from provisioning.hr.jobs import JOB_NAME, JOBS_PREFIX, inline_connector_config, parse_job, resolve_settings
 
 log = logging.getLogger("provisioning.http")
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 LISTED_REJECTS = 1000
+SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _RUN_SUMMARY_FIELDS = {
     "runId",
     "trigger",
@@ -90,7 +92,7 @@ class Api:
                 source=source,
                 profile=profile_name,
                 trigger="http",
-                feed=request.params.get("source") or f"http:{profile_name}",
+                feed=http_feed(profile_name, request.params.get("source")),
                 run_id=run_id,
                 dry_run=dry_run,
             )
@@ -276,6 +278,16 @@ class Api:
             return list(data)
         records = data if isinstance(data, list) else [data]
         return JsonSource(records, name="request body").fields
+
+
+def http_feed(profile_name: str, source: str | None) -> str:
+    """The profile's feed, or with ``?source=`` a feed of its own that is still weighed against the
+    profile's history when it has none."""
+    if not source:
+        return profile_feed(profile_name)
+    if not SOURCE_NAME.fullmatch(source):
+        raise ApiError(400, "InvalidParameter", "source must be 1 to 64 letters, digits, '.', '_' or '-'")
+    return f"{profile_feed(profile_name)}/source:{source}"
 
 
 def _reject_json(reject: Reject) -> dict[str, Any]:
