@@ -18,11 +18,13 @@ import azurefunctions.extensions.bindings.blob as blob
 from provisioning.doors.composition import Services
 from provisioning.doors.http.api import Api
 from provisioning.doors.http.protocol import ApiRequest, ApiResponse, handle
+from provisioning.doors.log_redaction import install_log_redaction
 from provisioning.engine.dropped_files import provision_dropped_blob
 from provisioning.engine.messages import CoordinateMessage, MalformedMessage, UploadMessage
 from provisioning.engine.scheduled_pulls import run_scheduled_pulls
 from provisioning.settings import blob_trigger_source
 
+install_log_redaction()  # before any logging: no URL credential ever reaches a log line
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("function_app")
 

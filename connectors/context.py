@@ -132,8 +132,10 @@ def checked_url(url: str, ctx: PullContext, *, allow_loopback_http: bool, what: 
     """An https URL; plain http only to loopback when the caller allows it (CONNECTORS_ALLOW_LOOPBACK_HTTP)."""
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise ctx.error(f"{what} is not a valid URL: {exc}") from None
+    except (httpx.InvalidURL, TypeError):
+        raise ctx.error(f"{what} is not a valid URL") from None
+    if parsed.userinfo:
+        raise ctx.error(f"{what} carries a user name or password: put them in the connector's fields instead")
     if parsed.scheme == "https" and parsed.host:
         return parsed
     if parsed.scheme == "http" and parsed.host:

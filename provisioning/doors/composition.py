@@ -14,9 +14,8 @@ from functools import cached_property
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from provisioning.core.errors import ProfileError
 from provisioning.core.mapping.profile import Profile
-from provisioning.core.mapping.profiles import load_profile, parse_profile
+from provisioning.core.mapping.profiles import check_profile_name, load_named_profile, parse_profile
 from provisioning.core.retry import RetryPolicy
 from provisioning.engine.config import RunConfig
 from provisioning.engine.queue_sender import QueueSender
@@ -37,12 +36,11 @@ class ProfileResolver:
         self._container = container
 
     def load(self, name: str) -> Profile:
-        if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise ProfileError(f"mapping profile {name!r} not found")
+        check_profile_name(name)
         try:
             body = self._storage.container(self._container).download_blob(f"{name}.json").readall()
         except ResourceNotFoundError:
-            return load_profile(name)
+            return load_named_profile(name)
         return parse_profile(body, origin=f"{self._container}/{name}.json", default_name=name)
 
 

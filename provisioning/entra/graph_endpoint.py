@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from provisioning.core.errors import ProvisioningError
+from provisioning.core.redact import redact_url
 
 GRAPH_HOSTS = frozenset(
     {
@@ -72,8 +73,10 @@ def parse_bulk_upload_url(url: str, *, allow_loopback: bool = False) -> GraphEnd
 
     Only https Graph hosts are accepted; ``allow_loopback`` admits http://127.0.0.1 (tests, the emulator).
     """
-    shown = url.split("?", 1)[0]
     parts = urlsplit(url.strip())
+    shown = redact_url(url.split("?", 1)[0])
+    if parts.username is not None or parts.password is not None:
+        raise EndpointError(f"{shown}: the endpoint carries a user name or password; Graph takes neither")
     host = (parts.hostname or "").lower()
     loopback = host in LOOPBACK_HOSTS
     if loopback and not allow_loopback:

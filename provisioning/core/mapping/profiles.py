@@ -14,7 +14,8 @@ from provisioning.core.mapping.flat_mapping import is_flat_mapping, profile_from
 from provisioning.core.mapping.profile import Profile
 
 MAPPINGS_DIR = Path(__file__).resolve().parents[3] / "mappings"
-_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""A profile's name: what the HTTP API and dropped-file routes accept (never a path)."""
 
 
 def available_profiles(directory: Path = MAPPINGS_DIR) -> list[str]:
@@ -22,15 +23,31 @@ def available_profiles(directory: Path = MAPPINGS_DIR) -> list[str]:
 
 
 def resolve_profile_path(name_or_path: str, directory: Path = MAPPINGS_DIR) -> Path:
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    if _PROFILE_NAME.match(name_or_path):
+    try:
+        path = Path(name_or_path)
+        if path.is_file():
+            return path
+    except (OSError, ValueError):  # a name too long for a path, a NUL: not a file, just not found
+        pass
+    if PROFILE_NAME.fullmatch(name_or_path.removesuffix(".json")):
         candidate = directory / f"{name_or_path.removesuffix('.json')}.json"
         if candidate.is_file():
             return candidate
     known = ", ".join(available_profiles(directory)) or "none"
     raise ProfileError(f"mapping profile {name_or_path!r} not found (profiles in {directory}: {known})")
+
+
+def load_named_profile(name: str, directory: Path = MAPPINGS_DIR) -> Profile:
+    """A bundled profile by name only (never a path): what a caller over HTTP may ask for."""
+    check_profile_name(name)
+    return load_profile(name, directory)
+
+
+def check_profile_name(name: str) -> str:
+    """A profile name (not a path), or ``ProfileError`` saying what a name is."""
+    if not isinstance(name, str) or not PROFILE_NAME.fullmatch(name) or name.endswith(".json"):
+        raise ProfileError(f"mapping profile {str(name)[:80]!r} not found: name a profile, not a file")
+    return name
 
 
 def load_profile(name_or_path: str, directory: Path = MAPPINGS_DIR) -> Profile:

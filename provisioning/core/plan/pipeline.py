@@ -19,6 +19,7 @@ from provisioning.core.errors import RowError
 from provisioning.core.mapping.mapper import UserMapper
 from provisioning.core.mapping.profile import Profile
 from provisioning.core.plan.bulk import MAX_OPERATIONS, BulkRequest, checked_batch_size, operation_with_id, request_body
+from provisioning.core.plan.identity import id_key
 from provisioning.core.plan.ordering import NO_MANAGER, manager_levels, send_order
 from provisioning.core.read.records import RecordSource
 
@@ -94,7 +95,7 @@ class Plan:
                 if not operations:
                     first_level = levels[record]
                 operations.append(spool.read(index.offsets[record], index.lengths[record]))
-                ids.append(index.node_ids[index.record_node[record]])
+                ids.append(index.external_id(record))
                 if len(operations) == size:
                     number += 1
                     yield BulkRequest(number, request_body(operations), ids, first_level, levels[record])
@@ -194,6 +195,9 @@ def _apply_duplicate_policy(index: _Index, policy: str, summary: Summary, on_rej
         external_id = index.node_ids[node]
         lines = [index.lines[r] for r in records]
         listed = ", ".join(map(str, lines))
+        spellings = list(dict.fromkeys(index.external_id(r) for r in records))
+        if len(spellings) > 1:  # look-alikes: say how each was written
+            listed += " (written " + ", ".join(repr(s) for s in spellings) + ", which Entra would take for one id)"
         if policy == "reject":
             kept = None
             reason = (
@@ -214,7 +218,8 @@ def _apply_duplicate_policy(index: _Index, policy: str, summary: Summary, on_rej
             keep[record] = 0
             summary.rejected += 1
             dropped_lines.append(index.lines[record])
-            on_reject(Reject(index.lines[record], external_id, "externalId", external_id, reason))
+            written = index.external_id(record)
+            on_reject(Reject(index.lines[record], written, "externalId", written, reason))
     summary.duplicates = {
         "policy": policy,
         "externalIds": len(index.duplicates),
@@ -239,11 +244,14 @@ class _Index:
         self.lengths = array("I")
         self.duplicates: dict[int, list[int]] = {}
         self.unchanged: set[int] = set()
+        self.spellings: dict[int, str] = {}
+        """A record whose id is written otherwise than its node's first spelling (``ABC`` for ``abc``)."""
 
     def _node(self, external_id: str) -> int:
-        node = self.node_of.get(external_id)
+        key = id_key(external_id)
+        node = self.node_of.get(key)
         if node is None:
-            node = self.node_of[external_id] = len(self.node_ids)
+            node = self.node_of[key] = len(self.node_ids)
             self.node_ids.append(external_id)
             self.node_record.append(-1)
         return node
@@ -251,6 +259,8 @@ class _Index:
     def add(self, external_id: str, manager_id: str | None, line: int, offset: int, length: int) -> None:
         record = len(self.lines)
         node = self._node(external_id)
+        if self.node_ids[node] != external_id:
+            self.spellings[record] = external_id
         first = self.node_record[node]
         if first == -1:
             self.node_record[node] = record
@@ -263,7 +273,8 @@ class _Index:
         self.lengths.append(length)
 
     def external_id(self, record: int) -> str:
-        return self.node_ids[self.record_node[record]]
+        """The record's id as it was written (and is sent)."""
+        return self.spellings.get(record) or self.node_ids[self.record_node[record]]
 
     def managers(self, keep: bytearray) -> tuple[array[int], dict[str, int]]:
         """Each record's manager as a record index, and counts of how references resolved."""

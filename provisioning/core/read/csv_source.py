@@ -46,9 +46,12 @@ def detect_encoding(head: bytes, named: str | None = None) -> tuple[str, int]:
     if named is None:
         return bom_codec or "utf-8", bom_length
     try:
-        canonical = codecs.lookup(named).name
-    except LookupError as exc:
-        raise SourceError("encoding", f"unknown encoding {named!r}") from exc
+        info = codecs.lookup(named)
+    except (LookupError, ValueError, TypeError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):  # rot13, base64...: not a text encoding
+        raise SourceError("encoding", f"unknown text encoding {named[:40]!r} (for example utf-8, cp1252, utf-16)")
+    canonical = info.name
     if canonical in ("utf-16", "utf-32"):
         if bom_codec and bom_codec.startswith(canonical):
             return bom_codec, bom_length

@@ -46,15 +46,21 @@ def path_getter(path: str) -> Getter:
     return get
 
 
-def flatten_keys(record: Any, prefix: str = "") -> list[str]:
+MAX_FIELD_DEPTH = 16
+"""Auto-map looks this deep into a record; HR records nest a few levels, never hundreds."""
+
+
+def flatten_keys(record: Any, prefix: str = "", depth: int = 0) -> list[str]:
     """Every leaf path of a record (``manager.id``, ``emails[0].value``): what auto-map looks at."""
+    if depth >= MAX_FIELD_DEPTH:
+        return [prefix] if prefix else []
     if isinstance(record, dict):
         keys: list[str] = []
         for key, value in record.items():
-            keys.extend(flatten_keys(value, f"{prefix}.{key}" if prefix else str(key)))
+            keys.extend(flatten_keys(value, f"{prefix}.{key}" if prefix else str(key), depth + 1))
         return keys
     if isinstance(record, list) and record:
-        return flatten_keys(record[0], f"{prefix}[0]")
+        return flatten_keys(record[0], f"{prefix}[0]", depth + 1)
     return [prefix] if prefix else []
 
 

@@ -19,6 +19,7 @@ from provisioning.core.plan.reports import RejectsCsv, describe_reject, describe
 from provisioning.doors.cli.connectors import add_commands as add_connector_commands
 from provisioning.doors.cli.entra import add_commands as add_entra_commands
 from provisioning.doors.cli.progress import Progress
+from provisioning.doors.log_redaction import install_log_redaction
 from provisioning.engine.sources import open_location, source_from_args
 
 EXIT_OK, EXIT_REJECTS, EXIT_SOURCE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -26,6 +27,7 @@ _LISTED_REJECTS = 50
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    install_log_redaction()
     args = _parser().parse_args(argv)
     try:
         return int(args.handler(args))

@@ -7,11 +7,12 @@ fix), never a stack trace.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,10 @@ log = logging.getLogger("provisioning.http")
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 LISTED_REJECTS = 1000
+PREVIEW_REQUESTS = 20
+"""Requests a preview answers with; the summary counts them all (a dry run stores them all)."""
+EARLIEST_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+"""The logs keep 30 days; an older ``since`` only finds nothing, but a date near year 1 overflows."""
 SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _RUN_SUMMARY_FIELDS = {
     "runId",
@@ -69,15 +74,24 @@ class Api:
         source = self._source(request)
         profile = self.services.profiles.load(profile_name)
         rejects: list[Reject] = []
-        plan = plan_run(source, profile, on_reject=rejects.append, batch_size=self.services.settings.entra_batch_size)
-        requests = [orjson.loads(r.body) for r in plan.requests()]
+
+        def keep_some(reject: Reject) -> None:
+            if len(rejects) <= LISTED_REJECTS:
+                rejects.append(reject)
+
+        plan = plan_run(source, profile, on_reject=keep_some, batch_size=self.services.settings.entra_batch_size)
+        # The answer is bounded whatever the body: the summary, the first rejects and the first requests.
+        # Every request of a large source is stored by a dry run (POST /api/provision?dryRun=true) instead.
+        requests = [orjson.loads(r.body) for r in itertools.islice(plan.requests(), PREVIEW_REQUESTS)]
+        plan.close()
         return ApiResponse(
             200,
             {
                 "summary": plan.summary.as_json(),
                 "rejects": [_reject_json(r) for r in rejects[:LISTED_REJECTS]],
-                "rejectsTruncated": len(rejects) > LISTED_REJECTS,
+                "rejectsTruncated": plan.summary.rejected > LISTED_REJECTS,
                 "requests": requests,
+                "requestsTruncated": plan.summary.requests > len(requests),
             },
         )
 
@@ -150,6 +164,8 @@ class Api:
             raise ApiError(400, "InvalidParameter", f"since={text!r} is not an ISO date-time") from None
         if since.tzinfo is None:
             raise ApiError(400, "InvalidParameter", "since needs a time zone, e.g. 2026-11-28T09:00:00Z")
+        if not EARLIEST_SINCE <= since <= datetime.now(UTC) + timedelta(days=1):
+            raise ApiError(400, "InvalidParameter", "since must lie between the year 2000 and now")
         client = self.services.graph()
         params = provisioning_log_params(client.endpoint.job_id, since=since)
         entries = [entry for page in client.provisioning_logs(params) for entry in page]
