@@ -185,6 +185,12 @@ def retry_run(req: func.HttpRequest) -> func.HttpResponse:
     return _http(api.retry, req)
 
 
+@app.route(route="usage", methods=["GET"])
+def get_usage(req: func.HttpRequest) -> func.HttpResponse:
+    """bulkUpload calls made today (UTC), against the tenant's daily quota."""
+    return _http(api.usage, req)
+
+
 @app.route(route="logs", methods=["GET"])
 def get_logs(req: func.HttpRequest) -> func.HttpResponse:
     """Per-record outcomes from the provisioning logs since a time."""

@@ -25,6 +25,7 @@ ROUTES = {
     "approve_run": ("runs/{runId}/approve", ["POST"], func.AuthLevel.FUNCTION),
     "retry_run": ("runs/{runId}/retry", ["POST"], func.AuthLevel.FUNCTION),
     "get_logs": ("logs", ["GET"], func.AuthLevel.FUNCTION),
+    "get_usage": ("usage", ["GET"], func.AuthLevel.FUNCTION),
     "suggest_mapping": ("mappings/suggest", ["POST"], func.AuthLevel.FUNCTION),
     "openapi": ("openapi.json", ["GET"], func.AuthLevel.FUNCTION),
     "list_connectors": ("connectors", ["GET"], func.AuthLevel.FUNCTION),

@@ -57,6 +57,8 @@ def test_the_sample_csv_ends_with_per_record_results(graph: EntraEmulator, tmp_p
         "accepted": 278,
         "failed": 0,
         "resent": 0,
+        "calls": 6,
+        "callsToday": 6,
     }
     results = record.results or {}
     assert results["complete"] and results["pending"] == []

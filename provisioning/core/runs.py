@@ -147,6 +147,10 @@ class Counts(_Model):
     failed: int = 0
     resent: int = 0
     """Requests POSTed more than once (an at-least-once window: a crash or kill mid-send)."""
+    calls: int = 0
+    """bulkUpload calls this run made, every retry included (what the tenant's daily quota counts)."""
+    callsToday: int = 0
+    """bulkUpload calls this app made on the run's UTC day, this run's included, when it was finalised."""
 
 
 class RunRecord(_Model):

@@ -324,6 +324,8 @@ class Workflow:
         counts.accepted = sum(len(m.externalIds) for m in manifests if m.status == "accepted")
         counts.failed = sum(len(m.externalIds) for m in manifests if m.status == "failed")
         counts.resent = sum(1 for m in manifests if m.sends > 1)
+        counts.calls = sum(m.attempts for m in manifests)
+        counts.callsToday = self.state.add_calls(usage_day(), counts.calls)
         if record.sourceKey is not None:
             accepted = [
                 triple
@@ -563,6 +565,11 @@ class Workflow:
         self.state.save_record(record)
         log.info("run %s: %s %s", record.runId, status, message)
         return record
+
+
+def usage_day(moment: datetime | None = None) -> str:
+    """The UTC day a bulkUpload call counts against (the tenant's quota is per 24 hours)."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%d")
 
 
 def profile_feed(profile_name: str) -> str:

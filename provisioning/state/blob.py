@@ -212,6 +212,18 @@ class BlobState:
     def has_marker(self, run_id: str, name: str) -> bool:
         return bool(self.runs.get_blob_client(self._name(run_id, "markers", name)).exists())
 
+    # ---- usage ---------------------------------------------------------------------------------------
+
+    def add_calls(self, day: str, count: int) -> int:
+        def add(data: Any) -> dict[str, Any]:
+            return {"day": day, "bulkUploadCalls": int((data or {}).get("bulkUploadCalls", 0)) + count}
+
+        return int(update_json(self.feeds, f"usage/{feed_file_name(day)}.json", add, attempts=50)["bulkUploadCalls"])
+
+    def calls_on(self, day: str) -> int:
+        data, _ = read_json(self.feeds, f"usage/{feed_file_name(day)}.json")
+        return int((data or {}).get("bulkUploadCalls", 0))
+
     # ---- feeds ---------------------------------------------------------------------------------------
 
     def _feed_blob(self, key: str) -> str:

@@ -79,6 +79,13 @@ class StateStore(Protocol):
 
     def has_marker(self, run_id: str, name: str) -> bool: ...
 
+    # usage
+    def add_calls(self, day: str, count: int) -> int:
+        """Adds ``count`` bulkUpload calls to the UTC ``day``'s total (never losing a concurrent add)."""
+        ...
+
+    def calls_on(self, day: str) -> int: ...
+
     # feeds
     def load_feed(self, key: str) -> SourceState: ...
     def update_feed(self, key: str, change: Callable[[SourceState], SourceState]) -> SourceState:

@@ -155,6 +155,23 @@ class LocalState:
     def has_marker(self, run_id: str, name: str) -> bool:
         return (self._folder(run_id) / "markers" / name).is_file()
 
+    # ---- usage ---------------------------------------------------------------------------------------
+
+    def _usage_path(self, day: str) -> Path:
+        return self.state_root / "usage" / f"{feed_file_name(day)}.json"
+
+    def add_calls(self, day: str, count: int) -> int:
+        path = self._usage_path(day)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _flock(path.with_suffix(".lock"), blocking=True):
+            total = self.calls_on(day) + count
+            _atomic_write(path, orjson.dumps({"day": day, "bulkUploadCalls": total}))
+        return total
+
+    def calls_on(self, day: str) -> int:
+        path = self._usage_path(day)
+        return int(orjson.loads(path.read_bytes()).get("bulkUploadCalls", 0)) if path.is_file() else 0
+
     # ---- feeds ---------------------------------------------------------------------------------------
 
     def _feed_path(self, key: str) -> Path:

@@ -32,7 +32,7 @@ from provisioning.doors.composition import Services
 from provisioning.doors.http.protocol import ApiError, ApiRequest, ApiResponse, flag, int_param, required
 from provisioning.engine.connector_registry import connector_registry
 from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
-from provisioning.engine.workflow import StartRequest, profile_feed
+from provisioning.engine.workflow import StartRequest, profile_feed, usage_day
 from provisioning.hr.jobs import JOB_NAME, JOBS_PREFIX, inline_connector_config, parse_job, resolve_settings
 
 log = logging.getLogger("provisioning.http")
@@ -155,6 +155,11 @@ class Api:
                 202, {"runId": record.runId, "status": record.status, "message": "no results from the logs yet"}
             )
         return ApiResponse(200, {"runId": record.runId, "status": record.status, "results": record.results})
+
+    def usage(self, request: ApiRequest) -> ApiResponse:
+        """bulkUpload calls this app made today (UTC), against the tenant's daily quota."""
+        day = usage_day()
+        return ApiResponse(200, {"day": day, "bulkUploadCalls": self.services.state.calls_on(day)})
 
     def logs(self, request: ApiRequest) -> ApiResponse:
         text = required(request, "since")
