@@ -19,6 +19,7 @@ from provisioning.core.runs import FINAL, RunPlan, RunRecord
 from provisioning.engine.messages import CoordinateMessage, UploadMessage
 from provisioning.engine.sending import SendResult, end_unsent, send_request
 from provisioning.state.blob import CLAIM_SECONDS
+from provisioning.state.interface import RunNotFound
 
 if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
@@ -97,14 +98,25 @@ class QueueSender:
     def coordinate_poison(self, workflow: Workflow, message: CoordinateMessage, reason: str) -> str:
         """A coordination message that failed every delivery: the run is ended (sending) or its wait for the
         logs is (results), with the reason, so that it never stays "sending" forever."""
-        if message.phase == "results":
-            record, _ = workflow.poll_results(message.runId, final=True)
-        else:
-            record = workflow.abandon(message.runId, f"its coordinator {reason}")
+        try:
+            if message.phase == "results":
+                record, _ = workflow.poll_results(message.runId, final=True)
+            else:
+                record = workflow.abandon(message.runId, f"its coordinator {reason}")
+        except RunNotFound:
+            log.error("dropped a coordination message for an unknown run %s", message.runId)
+            return "unknown run"
         return f"run is {record.status}"
 
     def coordinate(self, workflow: Workflow, message: CoordinateMessage) -> str:
         """Moves a run on: the next group, then finalising, then the provisioning logs. Safe to repeat."""
+        try:
+            return self._coordinate(workflow, message)
+        except RunNotFound:
+            log.error("dropped a coordination message for an unknown run %s", message.runId)
+            return "unknown run"
+
+    def _coordinate(self, workflow: Workflow, message: CoordinateMessage) -> str:
         if message.phase == "results":
             delays = workflow.poll_delays()
             record, done = workflow.poll_results(message.runId, final=message.attempt >= len(delays))

@@ -251,6 +251,7 @@ class Workflow:
 
     def _release(self, record: RunRecord, profile: Profile, plan: RunPlan) -> RunRecord:
         if not record.batches:
+            self._remember(record, [])  # still the feed's latest run: an older held run must not overtake it
             return self._end(record, "completed", "nothing to send: every record is unchanged or rejected")
         try:
             client = self.graph()
@@ -326,18 +327,13 @@ class Workflow:
         counts.resent = sum(1 for m in manifests if m.sends > 1)
         counts.calls = sum(m.attempts for m in manifests)
         counts.callsToday = self.state.add_calls(usage_day(), counts.calls)
-        if record.sourceKey is not None:
-            accepted = [
-                triple
-                for m in manifests
-                if m.status == "accepted"
-                for triple in zip(m.externalIds, m.fingerprints, m.actives, strict=True)
-            ]
-            rows = None if record.partialSource else counts.rows
-            run = (record.runId, record.createdAt)
-            feeds = {record.sourceKey, profile_feed(record.summary.get("profile") or record.profile)}
-            for key in sorted(feeds):  # the run's feed, and its profile's (the history of every feed of it)
-                self.state.update_feed(key, lambda feed: remember_accepted(feed, accepted, rows=rows, run=run))
+        accepted = [
+            triple
+            for m in manifests
+            if m.status == "accepted"
+            for triple in zip(m.externalIds, m.fingerprints, m.actives, strict=True)
+        ]
+        self._remember(record, accepted)
         record.message = _failed_requests_message(record)
         # Failed requests end the run as failed now (whether or not the logs are read for the rest).
         record.status = "failed" if record.message else "sent"
@@ -350,6 +346,16 @@ class Workflow:
         return self.sender.results(self, record)
 
     # ---- results from the provisioning logs -------------------------------------------------------
+
+    def _remember(self, record: RunRecord, accepted: list[tuple[str, str, bool]]) -> None:
+        """The run's accepted records, its source's size and itself as the latest run, in its feed and in its
+        profile's (the history every feed of the profile is weighed against)."""
+        if record.sourceKey is None:
+            return
+        rows = None if record.partialSource else record.counts.rows
+        run = (record.runId, record.createdAt)
+        for key in sorted({record.sourceKey, profile_feed(record.summary.get("profile") or record.profile)}):
+            self.state.update_feed(key, lambda feed: remember_accepted(feed, accepted, rows=rows, run=run))
 
     def poll_delays(self) -> list[float]:
         return poll_delays(first=self.config.log_first_poll, limit=self.config.log_wait)
