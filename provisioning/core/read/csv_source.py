@@ -135,7 +135,7 @@ class CsvSource:
         try:
             for fields in self._rows:
                 start, last_line = last_line + 1, reader.line_num
-                if not fields:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):  # empty, or spaces only
                     self.blank_lines += 1
                     continue
                 rows += 1
@@ -258,10 +258,15 @@ def _decoded_lines(head: bytes, stream: IO[bytes], encoding: str, source: str) -
             return
 
 
+FIELD_LIMIT = 16 * 1024 * 1024
+"""The csv module stops a whole file at a field over 131,072 characters; a long field is one row's
+problem (the mapper or Entra refuses it), so the reader takes fields up to 16 MiB."""
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+
 MAX_QUOTED_LINES = 200
 """A quoted field may hold line breaks (an address), but not this many: past it the quote is unclosed."""
 MAX_QUOTED_CHARS = 100_000
-"""Nor this many characters (below the csv module's 131,072-character field limit)."""
+"""Nor this many characters across its lines."""
 _UNCLOSED = "\ue000unclosed quote\ue000"
 """Stands in for a line whose quote never closes: a row the reader reports, never a real value."""
 
