@@ -269,3 +269,20 @@ def test_every_route_answers_4xx_json_or_success_never_500(
     assert isinstance(answer, dict)
     if status >= 400:
         assert set(answer) == {"error"} and answer["error"]["code"] and answer["error"]["message"]
+
+
+def test_a_large_preview_answers_a_bounded_set_in_memory_near_the_body_size(host: FunctionHost) -> None:
+    import tracemalloc
+
+    body = csv_of([row(i) for i in range(60_000)])  # about 4 MB
+    tracemalloc.start()
+    try:
+        status, answer, _ = host.http(
+            "preview", "POST", "http://x/api/preview", body, {"Content-Type": "text/csv"}, {"mapping": "small"}
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status == 200 and answer["summary"]["requests"] == 1200
+    assert len(answer["requests"]) == 20 and answer["requestsTruncated"] is True
+    assert peak < 4 * len(body), f"peak {peak:,} bytes for a {len(body):,}-byte body"
