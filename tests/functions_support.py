@@ -106,6 +106,13 @@ class FunctionHost:
         return response.status_code, json.loads(response.get_body()), dict(response.headers)
 
 
+def runs(host: FunctionHost) -> list[dict[str, Any]]:
+    """The run listing, as GET /api/runs answers it."""
+    status, body, _ = host.http("list_runs", "GET", "http://localhost/api/runs")
+    assert status == 200
+    return list(body["runs"])
+
+
 def queue_message(content: str, dequeue_count: int = 1) -> func.QueueMessage:
     """The message object the Python worker hands to a queue trigger."""
     return QueueMessage(body=content.encode(), dequeue_count=dequeue_count)
@@ -131,6 +138,18 @@ def host_for(
 
 
 Check = Callable[[FunctionHost], None]
+
+
+def small_host(
+    storage: StorageSandbox, graph: EntraEmulator, monkeypatch: pytest.MonkeyPatch, **settings: str
+) -> FunctionHost:
+    """``host_for`` with ``SMALL_PROFILE`` in the config container, routed from ``small/``, 10 per request."""
+    values = {"HR_PROFILE_ROUTES": "small/=small", "ENTRA_BATCH_SIZE": "10", **settings}
+    host = host_for(storage, graph, monkeypatch, **values)
+    config = storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))
+    config.upload_blob("small.json", json.dumps(SMALL_PROFILE), overwrite=True)
+    return host
+
 
 SMALL_HEADER = "WorkerID,WorkerStatus,WorkerType,UserID,FirstName,LastName,FullName,ManagerID\n"
 SMALL_PROFILE = {

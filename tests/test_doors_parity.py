@@ -16,7 +16,7 @@ from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
 from provisioning.doors.cli.main import main as cli_main
 from provisioning.state.local import LocalState
 from tests.azurite import StorageSandbox
-from tests.functions_support import SMALL_PROFILE, FunctionHost, call, host_for, queue_message
+from tests.functions_support import SMALL_PROFILE, FunctionHost, call, host_for, queue_message, small_host
 from tests.functions_support import small_workers as workers
 
 STEPS = [
@@ -107,10 +107,7 @@ def test_the_cli_and_the_function_app_decide_and_send_the_same(
 
 @pytest.fixture
 def host(storage: StorageSandbox, graph: EntraEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionHost]:
-    host = host_for(storage, graph, monkeypatch, ENTRA_BATCH_SIZE="10", HR_PROFILE_ROUTES="feed/=small")
-    config = storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))
-    config.upload_blob("small.json", json.dumps(SMALL_PROFILE), overwrite=True)
-    yield host
+    yield small_host(storage, graph, monkeypatch, HR_PROFILE_ROUTES="feed/=small")
 
 
 def _runs(host: FunctionHost) -> list[dict]:

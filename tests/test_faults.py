@@ -5,7 +5,6 @@ windows, always with the same bulkIds."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from provisioning.core.read.csv_source import CsvSource
 from tests.azurite import StorageSandbox
 from tests.engine_support import FAST, local_state, start, threaded_workflow
 from tests.entra_support import CountingCredential
-from tests.functions_support import SMALL_PROFILE, FunctionHost, call, host_for, queue_message
+from tests.functions_support import SMALL_PROFILE, FunctionHost, call, queue_message, small_host
 from tests.functions_support import small_workers as workers
 
 PROFILES = {"small": parse_profile(SMALL_PROFILE, origin="test")}
@@ -110,10 +109,7 @@ def test_an_answer_lost_after_graph_accepted_sends_the_same_request_again(graph:
 
 @pytest.fixture
 def host(storage: StorageSandbox, graph: EntraEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionHost]:
-    host = host_for(storage, graph, monkeypatch, HR_PROFILE_ROUTES="small/=small", ENTRA_BATCH_SIZE="10")
-    config = storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))
-    config.upload_blob("small.json", json.dumps(SMALL_PROFILE), overwrite=True)
-    yield host
+    yield small_host(storage, graph, monkeypatch)
 
 
 def test_every_message_delivered_twice_sends_nothing_twice(host: FunctionHost) -> None:

@@ -10,7 +10,7 @@ import pytest
 from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
 from provisioning.state.blob_json import read_json
 from tests.azurite import StorageSandbox
-from tests.functions_support import SMALL_PROFILE, FunctionHost, call, host_for, queue_message
+from tests.functions_support import SMALL_PROFILE, FunctionHost, call, queue_message, runs, small_host
 from tests.functions_support import small_workers as workers
 from tests.support import ROOT
 
@@ -19,16 +19,7 @@ SAMPLE = (ROOT / "samples" / "workers.csv").read_bytes()
 
 @pytest.fixture
 def host(storage: StorageSandbox, graph: EntraEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionHost]:
-    host = host_for(storage, graph, monkeypatch, HR_PROFILE_ROUTES="small/=small", ENTRA_BATCH_SIZE="10")
-    config = storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))
-    config.upload_blob("small.json", json.dumps(SMALL_PROFILE), overwrite=True)
-    yield host
-
-
-def runs(host: FunctionHost) -> list[dict]:
-    status, body, _ = host.http("list_runs", "GET", "http://localhost/api/runs")
-    assert status == 200
-    return body["runs"]
+    yield small_host(storage, graph, monkeypatch)
 
 
 def the_run(host: FunctionHost) -> dict:

@@ -21,7 +21,7 @@ from provisioning.entra.credentials import EmulatorCredential
 from provisioning.entra.graph_client import GraphClient, GraphError
 from provisioning.entra.graph_endpoint import EndpointError, parse_bulk_upload_url
 from tests.azurite import StorageSandbox
-from tests.functions_support import SMALL_PROFILE, FunctionHost, call, host_for
+from tests.functions_support import FunctionHost, call, small_host
 
 SECRET_MARKER = "MARKER-5ecr3t-do-not-leak"
 
@@ -33,11 +33,7 @@ def custom_rest(hr: HrmsEmulator, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def host(storage: StorageSandbox, graph: EntraEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionHost]:
-    host = host_for(storage, graph, monkeypatch, AZURE_CLIENT_SECRET=SECRET_MARKER + "-client")
-    host.storage.clients.container(host.setting("HR_CONFIG_CONTAINER")).upload_blob(
-        "small.json", json.dumps(SMALL_PROFILE), overwrite=True
-    )
-    yield host
+    yield small_host(storage, graph, monkeypatch, AZURE_CLIENT_SECRET=SECRET_MARKER + "-client")
 
 
 def test_connector(host: FunctionHost, connector: str, body: dict) -> tuple[int, dict]:

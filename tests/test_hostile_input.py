@@ -22,7 +22,7 @@ from provisioning.core.mapping.profiles import load_profile
 from provisioning.core.plan.pipeline import Reject, plan_run
 from provisioning.core.read.csv_source import CsvSource
 from tests.azurite import StorageSandbox
-from tests.functions_support import SMALL_PROFILE, FunctionHost, host_for
+from tests.functions_support import SMALL_PROFILE, FunctionHost, small_host
 from tests.support import ROOT
 
 HEADER = "WorkerID,WorkerStatus,WorkerType,UserID,FirstName,LastName,FullName,ManagerID"
@@ -115,10 +115,7 @@ def test_the_cli_counts_every_record_and_exits_as_documented(case: Case, profile
 
 @pytest.fixture
 def host(storage: StorageSandbox, graph: EntraEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionHost]:
-    host = host_for(storage, graph, monkeypatch)
-    config = storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))
-    config.upload_blob("small.json", json.dumps(SMALL_PROFILE), overwrite=True)
-    yield host
+    yield small_host(storage, graph, monkeypatch, HR_PROFILE_ROUTES="", ENTRA_BATCH_SIZE="50")
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda c: c.name)

@@ -14,22 +14,13 @@ from azure.functions.timer import TimerRequest
 
 from emulators.entra import EntraEmulator
 from tests.azurite import StorageSandbox
-from tests.functions_support import SMALL_PROFILE, FunctionHost, call, host_for, queue_message
+from tests.functions_support import FunctionHost, call, queue_message, runs, small_host
 from tests.functions_support import small_workers as workers
 
 
 @pytest.fixture
 def host(storage: StorageSandbox, graph: EntraEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FunctionHost]:
-    host = host_for(storage, graph, monkeypatch, HR_PROFILE_ROUTES="small/=small", ENTRA_BATCH_SIZE="10")
-    config = storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))
-    config.upload_blob("small.json", json.dumps(SMALL_PROFILE), overwrite=True)
-    yield host
-
-
-def runs(host: FunctionHost) -> list[dict]:
-    status, body, _ = host.http("list_runs", "GET", "http://localhost/api/runs")
-    assert status == 200
-    return body["runs"]
+    yield small_host(storage, graph, monkeypatch)
 
 
 def run(host: FunctionHost, run_id: str) -> dict:
@@ -216,9 +207,7 @@ def test_an_exhausted_daily_quota_stops_the_run_promptly_and_says_when(
     storage: StorageSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with EntraEmulator(rate_limit=(1000, 1.0), daily_quota=2) as graph:
-        host = host_for(storage, graph, monkeypatch, ENTRA_BATCH_SIZE="10", HR_PROFILE_ROUTES="small/=small")
-        config = storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))
-        config.upload_blob("small.json", json.dumps(SMALL_PROFILE), overwrite=True)
+        host = small_host(storage, graph, monkeypatch)
         host.drop("small/a.csv", workers(40))
         host.run_queues()
         (record,) = runs(host)

@@ -168,14 +168,10 @@ def merge_results(previous: RunResults, fresh: RunResults) -> RunResults:
         if known is None or (outcome.activity or "") >= (known.activity or ""):
             outcomes[external_id] = outcome
     pending = [i for i in dict.fromkeys([*previous.pending, *fresh.pending]) if i not in outcomes]
-    counts: dict[str, dict[str, int]] = {}
-    for outcome in outcomes.values():
-        statuses = counts.setdefault(outcome.action, {})
-        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
     return RunResults(
         outcomes=outcomes,
         pending=pending,
-        counts=_ordered(counts),
+        counts=_counts(outcomes.values()),
         unrelated=fresh.unrelated,
         before_since=fresh.before_since,
         duplicates=fresh.duplicates,
@@ -360,23 +356,28 @@ class LogCollector:
         """The summary so far (a snapshot: feeding more entries later does not change it)."""
         outcomes: dict[str, RecordOutcome] = {}
         pending: list[str] = []
-        counts: dict[str, dict[str, int]] = {}
         for external_id, record in self._records.items():
             if not record.entries:
                 pending.append(external_id)
                 continue
-            outcome = _outcome(external_id, sorted(record.entries, key=lambda e: e.order))
-            outcomes[external_id] = outcome
-            by_status = counts.setdefault(outcome.action, {})
-            by_status[outcome.status] = by_status.get(outcome.status, 0) + 1
+            outcomes[external_id] = _outcome(external_id, sorted(record.entries, key=lambda e: e.order))
         return RunResults(
             outcomes=outcomes,
             pending=pending,
-            counts=_ordered(counts),
+            counts=_counts(outcomes.values()),
             unrelated=self.unrelated,
             before_since=self.before_since,
             duplicates=self.duplicates,
         )
+
+
+def _counts(outcomes: Iterable[RecordOutcome]) -> dict[str, dict[str, int]]:
+    """action -> status -> records, one per outcome."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in outcomes:
+        by_status = counts.setdefault(outcome.action, {})
+        by_status[outcome.status] = by_status.get(outcome.status, 0) + 1
+    return _ordered(counts)
 
 
 def _ordered(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
