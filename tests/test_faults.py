@@ -104,6 +104,7 @@ def test_an_answer_lost_after_graph_accepted_sends_the_same_request_again(graph:
     assert record.status == "completed", record.message
     twice = {digest: n for digest, n in Counter(r.body_digest for r in graph.uploads()).items() if n > 1}
     assert sum(n - 1 for n in twice.values()) == 3, "exactly the lost answers went again, byte for byte"
+    assert record.counts.resent == len(twice), "and the run record counts the requests that went again"
     assert len(graph.directory()) == 50
 
 

@@ -95,7 +95,7 @@ class Manifest(_Request):
     sends: int = 0
     """POSTs started over every delivery: above 1 only in the at-least-once windows (a crash mid-send)."""
     retriedStatuses: list[int] = Field(default_factory=list)
-    """The statuses that were retried (429, 5xx) before the last answer."""
+    """The statuses that were retried (429, 5xx; 0 for a try that got no answer) before the last answer."""
     waitedForThrottle: float = 0.0
     """Seconds spent waiting for the pacer (the job's throttle) rather than for Graph."""
     updatedAt: str | None = None
@@ -146,7 +146,8 @@ class Counts(_Model):
     accepted: int = 0
     failed: int = 0
     resent: int = 0
-    """Requests POSTed more than once (an at-least-once window: a crash or kill mid-send)."""
+    """Requests that may have reached Graph twice, always with the same bulkIds (the at-least-once windows:
+    a kill or crash mid-send, or a retry after a try that got no answer)."""
     calls: int = 0
     """bulkUpload calls this run made, every retry included (what the tenant's daily quota counts)."""
     callsToday: int = 0

@@ -324,7 +324,9 @@ class Workflow:
         counts.sent = sum(len(m.externalIds) for m in manifests if m.sends)
         counts.accepted = sum(len(m.externalIds) for m in manifests if m.status == "accepted")
         counts.failed = sum(len(m.externalIds) for m in manifests if m.status == "failed")
-        counts.resent = sum(1 for m in manifests if m.sends > 1)
+        # A request sent again after a kill (sends > 1) or after a try that got no answer (status 0): both may
+        # have reached Graph twice, with the same bulkIds.
+        counts.resent = sum(1 for m in manifests if m.sends > 1 or 0 in m.retriedStatuses)
         counts.calls = sum(m.attempts for m in manifests)
         counts.callsToday = self.state.add_calls(usage_day(), counts.calls)
         accepted = [

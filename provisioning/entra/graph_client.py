@@ -27,6 +27,9 @@ from provisioning.entra.pacing import SlidingWindowPacer, Slot
 SCIM_CONTENT_TYPE = "application/scim+json"
 USER_AGENT = "entra-inbound-provisioning/0.1"
 _MAX_ERROR_TEXT = 2000
+NO_ANSWER = 0
+"""In ``retried_statuses``: a try that got no answer (a timeout, a dropped connection) and may have been
+received: retrying it is a resend, counted as one."""
 MAX_LOG_PAGES = 10_000
 """A run's log read stops here (a million entries at 100 a page): past it the links are going round."""
 FATAL_STATUSES = frozenset({401, 403})
@@ -108,6 +111,7 @@ class GraphClient:
         def _judge(answer: httpx.Response | Exception) -> Retry | None:
             if isinstance(answer, httpx.TransportError):
                 outcome.http_status, outcome.error_code, outcome.error = None, "TransportError", type(answer).__name__
+                outcome.retried_statuses.append(NO_ANSWER)  # it may have reached Graph: a resend if retried
                 return Retry(reason=type(answer).__name__)
             if isinstance(answer, Exception):
                 return None
