@@ -1,4 +1,5 @@
-"""Blob storage against Azurite: JSON blobs with ETags, markers, leases, and the storage clients.
+"""Blob storage against Azurite: JSON blobs with ETags, markers, and the storage clients
+(claims by lease are in the state contract).
 
 The state interface's contract, on both backends, is ``test_state_contract.py``."""
 
@@ -20,7 +21,6 @@ from provisioning.settings import Settings, SettingsError, load_settings
 from provisioning.state.blob_json import (
     ConcurrentUpdate,
     create_marker,
-    lease,
     read_json,
     update_json,
     write_json,
@@ -132,19 +132,6 @@ def test_exactly_one_caller_creates_a_marker(storage: StorageSandbox) -> None:
     stored = container.download_blob("runs/20261128T120000Z-abcdef.started").readall()
     assert stored == b"%d" % winners[0]
     assert create_marker(container, "runs/20261128T120000Z-abcdef.started") is False
-
-
-def test_a_held_lease_blocks_a_second_one(storage: StorageSandbox) -> None:
-    blob = storage.container("hr-state").get_blob_client("locks/workers.csv")
-    assert not blob.exists()
-    with lease(blob, seconds=15) as held:
-        assert held is not None and blob.exists()
-        with lease(blob, seconds=15) as second:
-            assert second is None
-    with lease(blob, seconds=15) as again:
-        assert again is not None  # released at the end of the first block
-    with pytest.raises(ValueError, match="15 to 60 seconds"):
-        lease(blob, seconds=5).__enter__()
 
 
 # ---- building the clients --------------------------------------------------------------------------------

@@ -1,17 +1,15 @@
 """JSON blobs that several Function instances update at once, markers and leases.
 
 ``write_json`` writes only if the blob still has the ETag that was read (or does not exist yet),
-``update_json`` retries the read-change-write until it goes through, ``create_marker`` lets exactly one
-caller win, and ``lease`` is a short mutex on a blob.
+``update_json`` retries the read-change-write until it goes through, and ``create_marker`` lets exactly
+one caller win. (A request's claim, a blob lease, is ``BlobState.claim``.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from azure.core import MatchConditions
@@ -22,7 +20,7 @@ from provisioning.core.errors import ProvisioningError
 from provisioning.core.retry import Retry, RetryPolicy, retry_loop
 
 if TYPE_CHECKING:
-    from azure.storage.blob import BlobClient, BlobLeaseClient, ContainerClient
+    from azure.storage.blob import BlobClient, ContainerClient
 
 JSON_CONTENT = ContentSettings(content_type="application/json")
 RACE_POLICY = RetryPolicy(max_attempts=10, base_delay=0.05, max_delay=1.0)
@@ -125,42 +123,6 @@ def _create_if_missing(blob_client: BlobClient, body: bytes) -> bool:
             return False
         raise
     return True
-
-
-@contextmanager
-def lease(blob_client: BlobClient, seconds: int = 60) -> Iterator[BlobLeaseClient | None]:
-    """Hold a lease on the blob (an empty one is created if missing) for the block, or yield None if taken.
-
-    The lease lasts ``seconds`` (15 to 60, or -1 for no expiry): work that may take longer renews it with
-    ``lease.renew()``. It is released when the block ends; a lease that already expired is left alone.
-    """
-    if seconds != -1 and not 15 <= seconds <= 60:
-        raise ValueError(f"a blob lease lasts 15 to 60 seconds (or -1), not {seconds}")
-    held = _acquire(blob_client, seconds)
-    try:
-        yield held
-    finally:
-        if held is not None:
-            with contextlib.suppress(HttpResponseError):  # expired, maybe taken by someone else: not ours
-                held.release()
-
-
-def _acquire(blob_client: BlobClient, seconds: int) -> BlobLeaseClient | None:
-    try:
-        return blob_client.acquire_lease(lease_duration=seconds)
-    except ResourceNotFoundError:
-        pass
-    except HttpResponseError as exc:
-        if exc.status_code == 409:  # LeaseAlreadyPresent
-            return None
-        raise
-    _create_if_missing(blob_client, b"")
-    try:
-        return blob_client.acquire_lease(lease_duration=seconds)
-    except HttpResponseError as exc:
-        if exc.status_code == 409:
-            return None
-        raise
 
 
 def _conflict(exc: HttpResponseError, create_only: bool) -> str:
