@@ -26,7 +26,9 @@ from anyascii import anyascii
 def id_key(external_id: str) -> str:
     """The comparison key of an externalId (the id itself, folded as above)."""
     if external_id.isascii():
-        return external_id.strip().casefold()
+        folded = external_id.strip().lower()
+        # The id itself when folding changes nothing (most ids): the index then keeps one string, not two.
+        return external_id if folded == external_id else folded
     text = unicodedata.normalize("NFKC", external_id)
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     folded = anyascii(text).strip().casefold()

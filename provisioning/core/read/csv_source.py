@@ -93,7 +93,7 @@ class CsvSource:
         self.blank_lines = 0
         self._header: list[str] | None = None
         self._index: dict[str, int] = {}
-        self._rows: Iterator[list[str]] | None = None
+        self._lines: _Lines | None = None
         self._reader: Any = None
         self._stream: IO[bytes] | None = None
 
@@ -127,34 +127,41 @@ class CsvSource:
 
     def records(self) -> Iterator[NumberedRecord]:
         self._open()
-        assert self._rows is not None and self._header is not None
+        assert self._lines is not None and self._header is not None
         width = len(self._header)
+        lines = self._lines
         reader = self._reader
-        last_line = reader.line_num
         rows = 0
         try:
-            for fields in self._rows:
-                start, last_line = last_line + 1, reader.line_num
+            while True:
+                start = lines.consumed + 1
+                lines.mark()
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except _Runaway:
+                    fields = None
+                if fields is None or (len(lines.held) > 1 and not _closes_properly(lines.held, self._delimiter)):
+                    # A quote opened on line ``start`` and never closed (a later row's quote seemed to close
+                    # it, or nothing did): that line is the bad row; the lines after it are read again.
+                    rows += 1
+                    yield start, RowError(_UNCLOSED_REASON, field="(row)")
+                    lines.read_again(lines.held[1:])
+                    reader = csv.reader(lines, delimiter=self._delimiter)
+                    continue
                 if not fields or (len(fields) == 1 and not fields[0].strip()):  # empty, or spaces only
                     self.blank_lines += 1
                     continue
                 rows += 1
-                if len(fields) == 1 and fields[0] == _UNCLOSED:
-                    error = RowError(
-                        "a quoted field opens on this line and is never closed (within "
-                        f"{MAX_QUOTED_LINES} lines or {MAX_QUOTED_CHARS:,} characters): the row is rejected and "
-                        "the lines after it are read as rows of their own",
-                        field="(row)",
-                    )
-                    yield start, error
-                elif len(fields) != width:
+                if len(fields) != width:
                     error = RowError(f"{len(fields)} fields where the header has {width}", field="(row)")
                     error.record = fields
                     yield start, error
                 else:
                     yield start, fields
         except csv.Error as exc:
-            raise SourceError(self.name, f"not readable as CSV: {exc}", line=reader.line_num + 1) from exc
+            raise SourceError(self.name, f"not readable as CSV: {exc}", line=lines.consumed + 1) from exc
         finally:
             self.close()
         if rows == 0:
@@ -178,12 +185,11 @@ class CsvSource:
         if first is None:
             raise SourceError(self.name, "is empty: a header row is required")
         self._delimiter = self._named_delimiter or detect_delimiter(first)
-        guarded = _guard_quotes(itertools.chain([first], lines), self._delimiter)
-        reader = self._reader = csv.reader(guarded, delimiter=self._delimiter)
+        counted = self._lines = _Lines(itertools.chain([first], lines))
+        reader = self._reader = csv.reader(counted, delimiter=self._delimiter)
         header = [name.strip() for name in next(reader)]
         self._header = _checked_header(header, self.name)
         self._index = {name: i for i, name in enumerate(self._header)}
-        self._rows = reader
 
 
 def _checked_header(header: list[str], source: str) -> list[str]:
@@ -267,59 +273,64 @@ MAX_QUOTED_LINES = 200
 """A quoted field may hold line breaks (an address), but not this many: past it the quote is unclosed."""
 MAX_QUOTED_CHARS = 100_000
 """Nor this many characters across its lines."""
-_UNCLOSED = "\ue000unclosed quote\ue000"
-"""Stands in for a line whose quote never closes: a row the reader reports, never a real value."""
+_UNCLOSED_REASON = (
+    f"a quoted field opens on this line and is never closed (within {MAX_QUOTED_LINES} lines or "
+    f"{MAX_QUOTED_CHARS:,} characters): the row is rejected and the lines after it are read as rows of their own"
+)
 
 
-def _guard_quotes(lines: Iterator[str], delimiter: str) -> Iterator[str]:
-    """The lines as they are, except that a line opening a quoted field that never closes (by the end of
-    the file or the limits above) is replaced by a marker row, and the lines after it are read again as
-    rows of their own: one bad quote costs one row, never the rest of the file."""
-    well_formed = _well_formed_line(delimiter)
-    held: deque[str] = deque()
-
-    def next_line() -> str | None:
-        return held.popleft() if held else next(lines, None)
-
-    while True:
-        line = next_line()
-        if line is None:
-            return
-        if '"' not in line or well_formed.fullmatch(line) or not _ends_quoted(line, delimiter, False):
-            yield line
-            continue
-        record, size = [line], len(line)
-        closed = False
-        while len(record) <= MAX_QUOTED_LINES and size <= MAX_QUOTED_CHARS:
-            more = next_line()
-            if more is None:
-                break
-            record.append(more)
-            size += len(more)
-            state = _quote_state(more, delimiter, True)
-            if state != _OPEN:
-                closed = state == _CLOSED
-                break
-        if closed:
-            yield from record
-            continue
-        yield _UNCLOSED + "\n"
-        held.extendleft(reversed(record[1:]))
+class _Runaway(Exception):
+    """A record has gone on for more lines or characters than a quoted field may hold."""
 
 
-def _well_formed_line(delimiter: str) -> re.Pattern[str]:
-    """A whole line of plain and properly quoted fields (the common case, checked in C)."""
-    d = re.escape(delimiter)
-    field = rf'(?:"(?:[^"]|"")*"|[^"{d}\r\n]*)'
-    return re.compile(rf"{field}(?:{d}{field})*\r?\n?")
+class _Lines:
+    """The decoded lines, counted, with the lines of the record being read held until the next one starts
+    (nearly always one line: the cost of the quote check is paid only by records that span lines)."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._again: deque[str] = deque()
+        self.held: list[str] = []
+        self._held_chars = 0
+        self.consumed = 0
+        """Physical lines handed to the reader so far (lines read again are not counted twice)."""
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.popleft() if self._again else next(self._lines)
+        self.consumed += 1
+        held = self.held
+        held.append(line)
+        if len(held) > 1:
+            self._held_chars += len(line)
+            if len(held) > MAX_QUOTED_LINES + 1 or self._held_chars > MAX_QUOTED_CHARS:
+                raise _Runaway
+        return line
+
+    def mark(self) -> None:
+        """A record starts here."""
+        self.held = []
+        self._held_chars = 0
+
+    def read_again(self, lines: list[str]) -> None:
+        self._again.extendleft(reversed(lines))
+        self.consumed -= len(lines)
+
+
+def _closes_properly(record: list[str], delimiter: str) -> bool:
+    """Whether a record that spans lines is one quoted field with line breaks (its quote closes, followed by
+    the delimiter or the line end), not a quote that never closed and a later row's quote."""
+    state = _quote_state(record[0], delimiter, False)
+    for line in record[1:]:
+        if state != _OPEN:
+            return False  # the quote closed before the record's last line: csv would not have read on
+        state = _quote_state(line, delimiter, True)
+    return state == _CLOSED
 
 
 _OPEN, _CLOSED, _MALFORMED = "open", "closed", "malformed"
-
-
-def _ends_quoted(line: str, delimiter: str, quoted: bool) -> bool:
-    """Whether a quoted field is still open at the end of ``line`` (``quoted``: one was open before it)."""
-    return _quote_state(line, delimiter, quoted) == _OPEN
 
 
 def _quote_state(line: str, delimiter: str, quoted: bool) -> str:
