@@ -437,21 +437,21 @@ SINCE = datetime(2024, 1, 1, tzinfo=UTC)
     ("options", "expected"),
     [
         ({}, "jobid eq 'J'"),
-        ({"since": SINCE}, "jobid eq 'J' and activityDateTime ge 2024-01-01T00:00:00Z"),
+        ({"since": SINCE}, "jobid eq 'J' and activityDateTime gt 2023-12-31T23:59:59Z"),
         ({"status": "failure"}, "jobid eq 'J' and provisioningStatusInfo/status eq 'failure'"),
         ({"source_id": "701984"}, "jobid eq 'J' and sourceIdentity/id eq '701984'"),
         ({"cycle_id": "c1"}, "jobid eq 'J' and cycleId eq 'c1'"),
         (
             {"since": SINCE, "status": "success"},
-            "jobid eq 'J' and activityDateTime ge 2024-01-01T00:00:00Z and provisioningStatusInfo/status eq 'success'",
+            "jobid eq 'J' and activityDateTime gt 2023-12-31T23:59:59Z and provisioningStatusInfo/status eq 'success'",
         ),
         (
             {"since": SINCE, "source_id": "701984"},
-            "jobid eq 'J' and activityDateTime ge 2024-01-01T00:00:00Z and sourceIdentity/id eq '701984'",
+            "jobid eq 'J' and activityDateTime gt 2023-12-31T23:59:59Z and sourceIdentity/id eq '701984'",
         ),
         (
             {"since": SINCE, "cycle_id": "c1"},
-            "jobid eq 'J' and activityDateTime ge 2024-01-01T00:00:00Z and cycleId eq 'c1'",
+            "jobid eq 'J' and activityDateTime gt 2023-12-31T23:59:59Z and cycleId eq 'c1'",
         ),
         (
             {"status": "skipped", "source_id": "701984"},
@@ -467,17 +467,17 @@ SINCE = datetime(2024, 1, 1, tzinfo=UTC)
         ),
         (
             {"since": SINCE, "status": "failure", "source_id": "701984"},
-            "jobid eq 'J' and activityDateTime ge 2024-01-01T00:00:00Z and provisioningStatusInfo/status eq 'failure'"
+            "jobid eq 'J' and activityDateTime gt 2023-12-31T23:59:59Z and provisioningStatusInfo/status eq 'failure'"
             " and sourceIdentity/id eq '701984'",
         ),
         (
             {"since": SINCE, "status": "failure", "cycle_id": "c1"},
-            "jobid eq 'J' and activityDateTime ge 2024-01-01T00:00:00Z and provisioningStatusInfo/status eq 'failure'"
+            "jobid eq 'J' and activityDateTime gt 2023-12-31T23:59:59Z and provisioningStatusInfo/status eq 'failure'"
             " and cycleId eq 'c1'",
         ),
         (
             {"since": SINCE, "source_id": "701984", "cycle_id": "c1"},
-            "jobid eq 'J' and activityDateTime ge 2024-01-01T00:00:00Z and sourceIdentity/id eq '701984'"
+            "jobid eq 'J' and activityDateTime gt 2023-12-31T23:59:59Z and sourceIdentity/id eq '701984'"
             " and cycleId eq 'c1'",
         ),
         (
@@ -487,7 +487,7 @@ SINCE = datetime(2024, 1, 1, tzinfo=UTC)
         ),
         (
             {"since": SINCE, "status": "failure", "source_id": "701984", "cycle_id": "c1"},
-            "jobid eq 'J' and activityDateTime ge 2024-01-01T00:00:00Z and provisioningStatusInfo/status eq 'failure'"
+            "jobid eq 'J' and activityDateTime gt 2023-12-31T23:59:59Z and provisioningStatusInfo/status eq 'failure'"
             " and sourceIdentity/id eq '701984' and cycleId eq 'c1'",
         ),
     ],
@@ -509,7 +509,7 @@ def test_filter_doubles_single_quotes() -> None:
 def test_filter_renders_since_in_utc_to_the_second() -> None:
     paris = timezone(timedelta(hours=2))
     since = datetime(2024, 6, 1, 2, 30, 15, 999_999, tzinfo=paris)
-    assert provisioning_log_filter("J", since=since) == "jobid eq 'J' and activityDateTime ge 2024-06-01T00:30:15Z"
+    assert provisioning_log_filter("J", since=since) == "jobid eq 'J' and activityDateTime gt 2024-06-01T00:30:14Z"
 
 
 def test_filter_refuses_a_naive_since() -> None:

@@ -21,9 +21,15 @@ def map_one(header: str, row: str, **attributes: Any) -> dict[str, Any]:
     return mapper(record)[0]
 
 
-def test_minimal_user_has_core_schema_externalId_userName_active() -> None:
+def test_minimal_user_lists_the_core_and_enterprise_schemas_externalId_userName_active() -> None:
+    """Microsoft's bulkUpload page requires both URNs in ``schemas``, enterprise values or not."""
     user = map_one("id,user,status", "7, u7 ,Active")
-    assert user == {"schemas": [CORE_SCHEMA], "externalId": "7", "userName": "u7", "active": True}
+    assert user == {
+        "schemas": [CORE_SCHEMA, ENTERPRISE_SCHEMA],
+        "externalId": "7",
+        "userName": "u7",
+        "active": True,
+    }
 
 
 def test_every_core_and_name_attribute() -> None:
@@ -91,10 +97,10 @@ def test_enterprise_extension_and_manager() -> None:
     assert user[ENTERPRISE_SCHEMA] == {"employeeNumber": "7", "department": "Sales", "manager": {"value": "3"}}
 
 
-def test_enterprise_schema_only_when_something_is_present() -> None:
+def test_the_enterprise_schema_is_listed_even_with_no_enterprise_values() -> None:
     user = map_one("id,user,status,dept,boss", "7,u,Active,,", enterprise={"department": "dept", "manager": "boss"})
-    assert user["schemas"] == [CORE_SCHEMA]
-    assert ENTERPRISE_SCHEMA not in user
+    assert user["schemas"] == [CORE_SCHEMA, ENTERPRISE_SCHEMA], "the bulkUpload page requires both URNs"
+    assert ENTERPRISE_SCHEMA not in user, "but no empty enterprise object is sent"
 
 
 def test_custom_extension_with_coerced_types() -> None:
@@ -112,7 +118,7 @@ def test_custom_extension_with_coerced_types() -> None:
         },
     }
     user = map_one("id,user,status,hired,grade,remote,code", "7,u,Active,2021-05-01,4,yes,X1", extensions=[extension])
-    assert user["schemas"] == [CORE_SCHEMA, NS]
+    assert user["schemas"] == [CORE_SCHEMA, ENTERPRISE_SCHEMA, NS]
     assert user[NS] == {"HireDate": "2021-05-01T00:00:00-05:00", "Grade": 4, "Remote": True, "Code": "X1"}
 
 

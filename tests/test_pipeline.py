@@ -33,7 +33,10 @@ def test_envelope_is_exactly_the_bulk_request_shape() -> None:
                     "bulkId": bodies[0]["Operations"][0]["bulkId"],
                     "path": "/Users",
                     "data": {
-                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "schemas": [
+                            "urn:ietf:params:scim:schemas:core:2.0:User",
+                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                        ],
                         "externalId": "1",
                         "userName": "u1",
                         "active": True,

@@ -108,7 +108,9 @@ class UserMapper:
             values = [entry for entry_rules in entries if (entry := _entry(entry_rules, record))]
             if values:
                 user[attribute] = values
-        schemas = [CORE_SCHEMA]
+        # The core and the enterprise URNs are always listed: Microsoft's bulkUpload page requires both,
+        # whether or not the record has enterprise values; then each custom namespace used.
+        schemas = [CORE_SCHEMA, ENTERPRISE_SCHEMA]
         enterprise = _group(self._enterprise, record) if self._enterprise else {}
         manager_id = None
         if self._manager is not None:
@@ -118,7 +120,6 @@ class UserMapper:
                 enterprise["manager"] = {"value": manager}
         if enterprise:
             user[ENTERPRISE_SCHEMA] = enterprise
-            schemas.append(ENTERPRISE_SCHEMA)
         for namespace, attributes in self._extensions:
             extension = _group(attributes, record)
             if extension:

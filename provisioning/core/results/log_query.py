@@ -10,10 +10,11 @@ Filter syntax, as Microsoft's List provisioningObjectSummary reference documents
 - The status is filtered as ``provisioningStatusInfo/status``: the only status property listed for v1.0, and also
   listed for beta. Microsoft's Postman sample writes ``statusInfo/status``, which exists on beta only, and the
   Graph base this project calls follows the bulkUpload URL, which may be either version.
-- ``activityDateTime`` is an unquoted UTC timestamp. The v1.0 reference lists ``eq, gt, lt`` for it; Microsoft's
-  own API-driven provisioning samples (Postman collection, the bulkUpload ``Location`` examples in its docs) use
-  ``ge``, which we follow so an entry written in the very second of ``since`` is not lost. The timestamp is
-  rendered to the second (``2024-01-01T00:00:00Z``, floored), so the server never returns less than asked;
+- ``activityDateTime`` is an unquoted UTC timestamp. The v1.0 reference lists ``eq, gt, lt`` for it, so the
+  filter uses ``gt`` (Microsoft's beta Postman collection uses ``ge``, which v1.0 does not list; the bulkUpload
+  answer's ``Location`` filters on ``jobid`` alone). The timestamp is rendered to the second, floored, and one
+  second earlier (``gt 2023-12-31T23:59:59Z`` for a ``since`` of 2024-01-01T00:00:00.4Z), so an entry written in
+  the very second of ``since`` is not lost and the server never returns less than asked;
   :class:`provisioning.core.results.log_summary.LogCollector` applies ``since`` exactly on its side.
 
 ``$top``: the provisioning reference lists ``$top`` without a maximum; its sibling sign-in log reference documents
@@ -26,7 +27,7 @@ Logs lag: an entry appears typically 5-10 minutes after the upload was accepted 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 STATUSES = ("success", "failure", "skipped", "warning")
 MAX_TOP = 1000
@@ -66,7 +67,7 @@ def provisioning_log_filter(
     """The ``$filter`` for one job's provisioning log entries.
 
     >>> provisioning_log_filter("API2AAD.t.j", since=datetime(2024, 1, 1, tzinfo=UTC), status="failure")
-    "jobid eq 'API2AAD.t.j' and activityDateTime ge 2024-01-01T00:00:00Z and provisioningStatusInfo/status eq 'failure'"
+    "jobid eq 'API2AAD.t.j' and activityDateTime gt 2023-12-31T23:59:59Z and provisioningStatusInfo/status eq 'failure'"
 
     Clauses come in a fixed order: jobid, activityDateTime, status, sourceIdentity/id, cycleId.
     ``since`` must be timezone-aware; ``status`` one of success|failure|skipped|warning; ``source_id`` is an
@@ -74,7 +75,7 @@ def provisioning_log_filter(
     """
     clauses = [f"jobid eq {odata_string(_text('job_id', job_id))}"]
     if since is not None:
-        clauses.append(f"activityDateTime ge {odata_datetime(since)}")
+        clauses.append(f"activityDateTime gt {odata_datetime(since - timedelta(seconds=1))}")
     if status is not None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}; got {status!r}")
