@@ -27,8 +27,7 @@ from pathlib import Path
 
 from emulators.entra import EntraEmulator, max_in_window
 from provisioning import CsvSource
-from provisioning.core.mapping.profile import Profile
-from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.mapping.profiles import BundledProfiles
 from provisioning.core.retry import RetryPolicy
 from provisioning.core.runs import Manifest, RunPlan
 from provisioning.engine.config import RunConfig
@@ -188,7 +187,7 @@ def run_case(case: Case, source: Path, records: int) -> Result:
             state = LocalState(Path(folder) / "runs", Path(folder) / "state")
             sender = ThreadSender(client, concurrency=case.concurrency, wait_for_results=False)
             workflow = Workflow(
-                state, graph=lambda: client, profiles=_Profiles(), sender=sender, config=RunConfig(full_sync=True)
+                state, graph=lambda: client, profiles=BundledProfiles(), sender=sender, config=RunConfig(full_sync=True)
             )
             record = workflow.start(StartRequest(source=CsvSource(source), profile=PROFILE, trigger="cli", feed="b"))
             manifests = state.manifests(record.runId)
@@ -230,11 +229,6 @@ def run_case(case: Case, source: Path, records: int) -> Result:
         max_accepted_in_window=max_in_window(accepted_times, SERVER_RATE[1]),
         mean_round_trip=mean_round_trip(manifests),
     )
-
-
-class _Profiles:
-    def load(self, name: str) -> Profile:
-        return load_profile(name)
 
 
 def describe(result: Result) -> str:

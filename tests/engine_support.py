@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators.entra import EntraEmulator
-from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.mapping.profiles import BundledProfiles
 from provisioning.core.read.csv_source import CsvSource
 from provisioning.core.read.records import RecordSource
 from provisioning.engine.config import RunConfig
@@ -19,14 +19,6 @@ from tests.support import ROOT
 
 SAMPLE = ROOT / "samples" / "workers.csv"
 FAST = RunConfig(log_first_poll=0.01, log_wait=1.0)
-
-
-class _Profiles:
-    def __init__(self, extra: dict[str, Any] | None = None) -> None:
-        self.extra = extra or {}
-
-    def load(self, name: str) -> Any:
-        return self.extra[name] if name in self.extra else load_profile(name)
 
 
 def local_state(tmp_path: Path) -> LocalState:
@@ -52,7 +44,7 @@ def threaded_workflow(
         sleep=FakeSleep(),
     )
     sender = ThreadSender(client, concurrency=concurrency, sleep=FakeSleep())
-    return Workflow(state, graph=lambda: client, profiles=_Profiles(profiles), sender=sender, config=config)
+    return Workflow(state, graph=lambda: client, profiles=BundledProfiles(profiles), sender=sender, config=config)
 
 
 def start(

@@ -90,14 +90,14 @@ class LoseTheAnswer(httpx.HTTPTransport):
 
 
 def test_an_answer_lost_after_graph_accepted_sends_the_same_request_again(graph: EntraEmulator, tmp_path: Path) -> None:
+    from provisioning.core.mapping.profiles import BundledProfiles
     from provisioning.engine.sending import ThreadSender
     from provisioning.engine.workflow import Workflow
-    from tests.engine_support import _Profiles
     from tests.entra_support import FakeSleep, client_for
 
     client = client_for(graph, transport=LoseTheAnswer(3), sleep=FakeSleep())
     workflow = Workflow(
-        local_state(tmp_path), graph=lambda: client, profiles=_Profiles(PROFILES),
+        local_state(tmp_path), graph=lambda: client, profiles=BundledProfiles(PROFILES),
         sender=ThreadSender(client, sleep=FakeSleep()), config=FAST.but(batch_size=10),
     )  # fmt: skip
     record = start(workflow, CsvSource(workers(50, team=10)), "small")
@@ -131,3 +131,4 @@ def test_every_message_delivered_twice_sends_nothing_twice(host: FunctionHost) -
     assert run["status"] == "completed", run["message"]
     assert host.graph.upload_count == 6 and len(host.graph.directory()) == 60
     assert max(Counter(r.body_digest for r in host.graph.uploads()).values()) == 1
+

@@ -44,8 +44,6 @@ class RunInterrupted(ProvisioningError):
 class SendResult:
     status: Sent
     outcome: BatchOutcome | None = None
-    resent: bool = False
-    """This POST repeats one whose answer was never recorded (the at-least-once window)."""
 
 
 def send_request(
@@ -70,7 +68,6 @@ def _send_claimed(
         return SendResult("unknown")
     if manifest.final:
         return SendResult("already")
-    resent = manifest.sends > 0
     manifest.status = "sending"
     manifest.sends += 1
     claim.save(manifest)
@@ -80,12 +77,12 @@ def _send_claimed(
         manifest.status = "pending"  # not answered for good: the queue delivers the message again
         manifest.error = f"{outcome.error_code}: {outcome.error}"
         claim.save(manifest)
-        return SendResult("retry-later", outcome, resent)
+        return SendResult("retry-later", outcome)
     manifest.record(outcome)
     claim.renew()
     claim.save(manifest)
     log.info("run %s request %d: %s after %d attempts", run_id, number, outcome.status, outcome.attempts)
-    return SendResult(outcome.status, outcome, resent)
+    return SendResult(outcome.status, outcome)
 
 
 def end_unsent(

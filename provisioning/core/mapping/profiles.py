@@ -37,6 +37,17 @@ def resolve_profile_path(name_or_path: str, directory: Path = MAPPINGS_DIR) -> P
     raise ProfileError(f"mapping profile {name_or_path!r} not found (profiles in {directory}: {known})")
 
 
+class BundledProfiles:
+    """The workflow's profile source for the CLI: a name in ``mappings/`` or a path; ``extra`` names
+    profiles held in memory (tests, benchmarks)."""
+
+    def __init__(self, extra: dict[str, Profile] | None = None) -> None:
+        self.extra = extra or {}
+
+    def load(self, name: str) -> Profile:
+        return self.extra[name] if name in self.extra else load_profile(name)
+
+
 def load_named_profile(name: str, directory: Path = MAPPINGS_DIR) -> Profile:
     """A bundled profile by name only (never a path): what a caller over HTTP may ask for."""
     check_profile_name(name)

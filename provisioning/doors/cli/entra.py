@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from provisioning.core.errors import ProvisioningError
-from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.mapping.profiles import BundledProfiles, load_profile
 from provisioning.core.plan.reports import describe_summary
 from provisioning.doors.cli.progress import Progress
 from provisioning.engine.sources import source_from_args
@@ -95,13 +95,6 @@ class EmbeddedRunGone(ProvisioningError):
 # ---- composition ----------------------------------------------------------------------------------
 
 
-class _Profiles:
-    """``--mapping`` is a profile name in mappings/ or a path: the same loader for approve and retry."""
-
-    def load(self, name: str) -> Any:
-        return load_profile(name)
-
-
 def _state(settings: Settings) -> LocalState:
     from provisioning.state.local import LocalState
 
@@ -175,7 +168,7 @@ def _workflow(args: argparse.Namespace, settings: Settings, client: GraphClient,
     return Workflow(
         state,
         graph=lambda: client,
-        profiles=_Profiles(),
+        profiles=BundledProfiles(),  # --mapping: a name in mappings/ or a path, for approve and retry too
         sender=sender,
         config=config,
         echo=print,
