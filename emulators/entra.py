@@ -104,6 +104,7 @@ class EntraEmulator:
         schema_variant: str = "api",
         clock: Callable[[], float] = time.time,
         missing_active_disables: bool = True,
+        quota_retry_after: bool = True,
     ) -> None:
         """``missing_active_disables``: a user uploaded without ``active`` is disabled, as has been
         reported of the real service (docs/entra-api.md: "always send it")."""
@@ -115,6 +116,9 @@ class EntraEmulator:
             raise ValueError(f"rate_limit must be (calls >= 1, seconds > 0), got {rate_limit}")
         self.rate_limit = (int(rate_limit[0]), float(rate_limit[1]))
         self.daily_quota = daily_quota
+        # How Graph signals the tenant's daily quota is not documented (docs/entra-api.md: "Retry-After on
+        # 429 is not documented for this endpoint"); the emulator can answer with or without Retry-After.
+        self.quota_retry_after = quota_retry_after
         self.fail_rate = fail_rate
         self.fail_status = fail_status
         self.processing_delay = processing_delay

@@ -132,3 +132,20 @@ def test_every_message_delivered_twice_sends_nothing_twice(host: FunctionHost) -
     assert host.graph.upload_count == 6 and len(host.graph.directory()) == 60
     assert max(Counter(r.body_digest for r in host.graph.uploads()).values()) == 1
 
+
+@pytest.mark.parametrize("retry_after", [True, False], ids=["quota with Retry-After", "quota without"])
+def test_an_exhausted_quota_ends_every_request_accepted_or_failed_with_a_reason(
+    tmp_path: Path, retry_after: bool
+) -> None:
+    """Whether Graph sends Retry-After with the daily quota's 429 is unconfirmed: both end promptly."""
+    with EntraEmulator(rate_limit=(1000, 1.0), daily_quota=3, quota_retry_after=retry_after) as graph:
+        record, _, _ = run_small(graph, tmp_path, 100)
+        everyone_ends_accepted_or_failed_with_a_reason(record)
+        assert record.status == "failed" and [b.status for b in record.batches].count("accepted") == 3
+        if retry_after:  # a wait of hours: the send stops at once, and says until when
+            assert "daily quota exhausted, retry after" in record.message
+            refused = [b for b in record.batches if b.errorCode == "QuotaExhausted"]
+            assert refused and all(b.attempts == 1 for b in refused), "asked once each, never retried for hours"
+        else:  # indistinguishable from throttling: retried with backoff, then failed with Graph's reason
+            assert "TooManyRequests" in record.message
+            assert all(b.attempts == 6 for b in record.batches if b.status == "failed" and b.errorCode != "NotSent")

@@ -165,6 +165,8 @@ class ThreadSender:
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in done:
+                        if future.cancelled():  # not started when the sending stopped: ended "not sent" below
+                            continue
                         result = future.result()
                         answered += 1
                         outcome = result.outcome
