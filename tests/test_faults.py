@@ -149,3 +149,30 @@ def test_an_exhausted_quota_ends_every_request_accepted_or_failed_with_a_reason(
         else:  # indistinguishable from throttling: retried with backoff, then failed with Graph's reason
             assert "TooManyRequests" in record.message
             assert all(b.attempts == 6 for b in record.batches if b.status == "failed" and b.errorCode != "NotSent")
+
+
+class LogsDown(httpx.HTTPTransport):
+    """Uploads reach Graph; every provisioning-log read fails (an outage, a missing permission)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "/auditLogs/provisioning" in request.url.path:
+            return httpx.Response(503, json={"error": {"code": "ServiceUnavailable", "message": "logs are down"}})
+        return super().handle_request(request)
+
+
+def test_logs_that_cannot_be_read_leave_the_run_sent_and_pending_never_completed(
+    graph: EntraEmulator, tmp_path: Path
+) -> None:
+    from provisioning.core.mapping.profiles import BundledProfiles
+    from provisioning.engine.sending import ThreadSender
+    from provisioning.engine.workflow import Workflow
+    from tests.entra_support import FakeSleep, client_for
+
+    client = client_for(graph, transport=LogsDown(), sleep=FakeSleep(), max_attempts=2)
+    workflow = Workflow(
+        local_state(tmp_path), graph=lambda: client, profiles=BundledProfiles(PROFILES),
+        sender=ThreadSender(client, sleep=FakeSleep()), config=FAST.but(batch_size=10),
+    )  # fmt: skip
+    record = start(workflow, CsvSource(workers(20, team=10)), "small")
+    assert record.counts.accepted == 20
+    assert record.status == "sent" and "20 records still pending" in record.message

@@ -371,7 +371,11 @@ class Workflow:
         results = self._read_results(record)
         if results is None:
             if final:
-                return self._end_results(record, RunResults.from_json(record.results or {})), True
+                # The logs could not be read before the wait ended: what was recorded stands, and a record
+                # never read is pending, never taken for complete.
+                known = RunResults.from_json(record.results) if record.results else None
+                unread = RunResults(outcomes={}, pending=record.sent_external_ids(), counts={}, unrelated=0)
+                return self._end_results(record, known or unread), True
             return record, False
         record.results = results.as_json()
         waited = datetime.now(UTC) - _created(record) > timedelta(seconds=self.config.log_wait)
