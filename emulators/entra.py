@@ -2,7 +2,8 @@
 
 It answers the calls this project makes (bulkUpload, provisioning logs, the job and its schema)
 the way docs/entra-api.md describes the real service, with knobs for what tests need to provoke:
-throttling, daily quotas, injected faults, revoked tokens, paused jobs, processing delays.
+throttling, daily quotas, injected faults, revoked tokens, per-token permissions, job states
+(paused, never run, disabled schedule, quarantined, no status), processing delays.
 Everything is in memory and deterministic given ``seed``.
 
 In tests::
@@ -26,7 +27,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,16 +35,28 @@ import orjson
 
 from emulators.entra_directory import BatchProcessor
 from emulators.entra_errors import GraphError, error_body
-from emulators.entra_jobs import DEFAULT_TENANT, JOB_STATUSES, JobState, execution_record, new_job
+from emulators.entra_jobs import (
+    DEFAULT_TENANT,
+    JOB_STATUSES,
+    SCHEDULE_STATES,
+    JobState,
+    execution_record,
+    new_job,
+    tenant_of,
+)
 from emulators.entra_log_entries import EntryFactory
 from emulators.entra_log_query import LogStore
 from emulators.entra_routes import JSON_TYPE, json_response, route
 from emulators.entra_schema import SCHEMA_VARIANTS
 from emulators.entra_server import LoopbackServer, Request, Response
+from emulators.entra_throttle import DAY_SECONDS, SlidingWindow
 
 __all__ = ["DEFAULT_JOB", "DEFAULT_SP", "DEFAULT_TENANT", "EntraEmulator", "RecordedRequest"]
 
 DEFAULT_SP = "6c1d4a38-2f9e-4d3b-9a57-0e8b2c7f5d14"
+VERIFIED_DOMAINS = ("contoso.com", "contoso.onmicrosoft.com")
+"""The emulated tenant's verified domains (Contoso, the company of Microsoft's samples)."""
+LOG_RATE_LIMIT = (5, 10.0)
 DEFAULT_JOB = f"API2AAD.{DEFAULT_TENANT.replace('-', '')}.e4b7a2c9-3d1f-4a8e-b6c5-9f0e1d2c3b4a"
 _WWW_AUTHENTICATE = (
     'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
@@ -105,9 +118,16 @@ class EntraEmulator:
         clock: Callable[[], float] = time.time,
         missing_active_disables: bool = True,
         quota_retry_after: bool = True,
+        verified_domains: Iterable[str] | None = VERIFIED_DOMAINS,
+        log_rate_limit: tuple[int, float] | None = LOG_RATE_LIMIT,
+        permissions: dict[str, set[str]] | None = None,
     ) -> None:
         """``missing_active_disables``: a user uploaded without ``active`` is disabled, as has been
-        reported of the real service (docs/entra-api.md: "always send it")."""
+        reported of the real service (docs/entra-api.md: "always send it").
+
+        ``permissions``: token -> the application permissions its app was granted; each call then needs
+        one its Graph page documents (emulators.entra_routes), else 403. A token not listed has every
+        permission. ``grant()`` changes it later."""
         if schema_variant not in SCHEMA_VARIANTS:
             raise ValueError(f"schema_variant must be one of {sorted(SCHEMA_VARIANTS)}, got {schema_variant!r}")
         if not 0.0 <= fail_rate <= 1.0:
@@ -115,6 +135,12 @@ class EntraEmulator:
         if rate_limit[0] < 1 or rate_limit[1] <= 0:
             raise ValueError(f"rate_limit must be (calls >= 1, seconds > 0), got {rate_limit}")
         self.rate_limit = (int(rate_limit[0]), float(rate_limit[1]))
+        # A UPN's domain must be one of the tenant's verified domains (Graph user resource, userPrincipalName);
+        # None accepts any. AD-target jobs never check it: the forest's UPN suffixes are the agent's business.
+        self.verified_domains = None if verified_domains is None else frozenset(d.lower() for d in verified_domains)
+        # Reads of the provisioning logs: about 5 requests per 10 seconds per app per tenant (Microsoft Graph
+        # throttling limits, identity and access reports). One emulator is one tenant and one app. None: no limit.
+        self.log_window = SlidingWindow(*log_rate_limit) if log_rate_limit else None
         self.daily_quota = daily_quota
         # How Graph signals the tenant's daily quota is not documented (docs/entra-api.md: "Retry-After on
         # 429 is not documented for this endpoint"); the emulator can answer with or without Retry-After.
@@ -128,6 +154,7 @@ class EntraEmulator:
         self._token = token
         self._pinned_job = job
         self._missing_active_disables = missing_active_disables
+        self._grants = {token: frozenset(granted) for token, granted in (permissions or {}).items()}
         self._lock = threading.RLock()  # registry, counters, fault queue, pending batches
         self._id_lock = threading.Lock()
         self._processing = threading.Lock()  # keeps delayed batches in acceptance order
@@ -170,6 +197,7 @@ class EntraEmulator:
             for timer in getattr(self, "_timers", []):
                 timer.cancel()
             self._jobs: dict[tuple[str, str], JobState] = {}
+            self._quotas: dict[str, SlidingWindow] = {}
             self._logs = LogStore()
             self._ids = random.Random(self.seed)
             self._fault_rng = random.Random(f"{self.seed}:faults")
@@ -199,6 +227,36 @@ class EntraEmulator:
         if code not in JOB_STATUSES:
             raise ValueError(f"job status must be one of {JOB_STATUSES}, got {code!r}")
         self._set_status(self._job(sp, job), code, purge=False)
+
+    def set_schedule_state(self, sp: str, job: str, state: str) -> None:
+        """The job resource's ``schedule.state`` (Active, Disabled, Paused), whatever its status, until the
+        status changes. A job whose schedule is not Active processes nothing (accepted, not processed)."""
+        if state not in SCHEDULE_STATES:
+            raise ValueError(f"schedule state must be one of {SCHEDULE_STATES}, got {state!r}")
+        state_of = self._job(sp, job)
+        with state_of.lock:
+            state_of.schedule_state = state
+
+    def drop_job_status(self, sp: str, job: str, *, code_only: bool = False) -> None:
+        """The job resource comes without ``status`` (``code_only``: with a status that has no ``code``)
+        until the status changes. Processing still follows the job's actual status."""
+        state = self._job(sp, job)
+        with state.lock:
+            state.status_shape = "no code" if code_only else "absent"
+
+    def retry_quarantine(self, sp: str = DEFAULT_SP, job: str | None = None) -> None:
+        """The service's reduced-frequency retry of a quarantined job succeeds: the job is Active again and
+        the uploads it accepted while quarantined are processed now, late."""
+        self._set_status(self._job(sp, job or self._pinned_job or DEFAULT_JOB), "Active", purge=False)
+
+    def grant(self, token: str, permissions: Iterable[str] | None) -> None:
+        """From now on ``token`` has exactly these application permissions (None: every permission, the
+        default of a token the emulator was not told about)."""
+        with self._lock:
+            if permissions is None:
+                self._grants.pop(token, None)
+            else:
+                self._grants[token] = frozenset(permissions)
 
     def inject_faults(self, statuses: list[int], retry_after: float | None = None) -> None:
         """The next len(statuses) bulkUpload calls get these statuses, in order, before throttling
@@ -266,7 +324,8 @@ class EntraEmulator:
 
     # Used by emulators.entra_routes
 
-    def _authenticate(self, header: str | None) -> None:
+    def _authenticate(self, header: str | None) -> str:
+        """The caller's token, once it is accepted."""
         challenge = {"WWW-Authenticate": _WWW_AUTHENTICATE}
         if not header:
             raise GraphError(401, "Access token is empty.", headers=challenge)
@@ -280,6 +339,14 @@ class EntraEmulator:
             raise GraphError(401, "Access token has expired or is not yet valid.", headers=challenge)
         if self._token is not None and token != self._token:
             raise GraphError(401, "Access token validation failure. Invalid signature.", headers=challenge)
+        return token
+
+    def _authorize(self, token: str, accepted: tuple[str, ...]) -> None:
+        """403 unless the token's app holds one of ``accepted`` (a token with no permission set holds all)."""
+        with self._lock:
+            granted = self._grants.get(token)
+        if granted is not None and granted.isdisjoint(accepted):
+            raise GraphError(403)  # Authorization_RequestDenied, "Insufficient privileges to complete the operation."
 
     def _job(self, sp: str, job_id: str) -> JobState:
         if self._pinned_job is not None and job_id != self._pinned_job:
@@ -292,9 +359,18 @@ class EntraEmulator:
                     job_id,
                     variant=self.schema_variant,
                     rate_limit=self.rate_limit,
-                    daily_quota=self.daily_quota,
+                    daily=self._tenant_quota(tenant_of(job_id)),
                 )
             return self._jobs[key]
+
+    def _tenant_quota(self, tenant: str) -> SlidingWindow | None:
+        """The tenant's daily quota (about 2,000 calls a day with P1/P2, 6,000 with Governance: "Troubleshoot
+        inbound provisioning API issues"), shared by every job and app of the tenant. Caller holds _lock."""
+        if not self.daily_quota:
+            return None
+        if tenant not in self._quotas:
+            self._quotas[tenant] = SlidingWindow(self.daily_quota, DAY_SECONDS)
+        return self._quotas[tenant]
 
     def _jobs_of(self, sp: str) -> list[JobState]:
         """The jobs of a service principal; one that has none gets its default (or pinned) job."""
@@ -318,10 +394,13 @@ class EntraEmulator:
 
     def _set_status(self, job: JobState, code: str, *, purge: bool) -> None:
         with job.lock:
-            job.status = code
+            due = job.change_status(code, purge=purge)
         if purge:  # restart purges uploaded data that was not processed yet
             with self._lock:
                 self._pending = [batch for batch in self._pending if batch.job is not job]
+        with self._processing:  # out of quarantine: what it accepted is processed now, late
+            for users in due:
+                self._process(_Batch(job, users))
 
     def _accept(self, job: JobState, users: list[dict[str, Any]]) -> None:
         with job.lock:
@@ -354,8 +433,8 @@ class EntraEmulator:
     def _process(self, batch: _Batch) -> None:
         job = batch.job
         with job.lock:
-            if job.status != "Active":  # paused or quarantined: accepted, never processed
-                job.dropped_operations += len(batch.users)
+            if not job.runs:  # accepted, not processed now (JobState.set_aside: late or not at all)
+                job.set_aside(batch.users)
                 return
             epoch = math.ceil(self._clock())  # logs show whole seconds; never before the upload
             cycle_id = self._new_id()
@@ -366,6 +445,7 @@ class EntraEmulator:
                 to_ad=job.to_ad,
                 new_object_id=self._new_id,
                 missing_active_disables=self._missing_active_disables,
+                verified_domains=None if job.to_ad else self.verified_domains,
             ).run(batch.users)
             exported = sum(1 for e in entries if e["provisioningStatusInfo"]["status"] == "success")
             job.last_execution = execution_record(cycle_id, epoch, epoch, len(batch.users), exported)

@@ -4,18 +4,31 @@ Users are matched on externalId (the default matching pair externalId -> employe
 operation becomes a create, an update, a disable, a skip (nothing changed) or a failure, with the
 log entries the service would write. Reference attributes (the manager) resolve against users the
 job already holds, including ones created earlier in the same request; one created later in the
-same request is set by an extra update entry at the end of the cycle (as in the real log sample);
-one still unknown then gets a warning entry, and resolves on a later upload of the user.
+same request is set by an extra update entry at the end of the cycle (as in the real log sample).
+One still unknown leaves only the skipped step (UnableToResolveReferenceAttributeValue) inside the
+user's successful create or update, as on the real log page: no separate entry. It resolves when
+the user is sent again after the manager exists.
+
+Error codes come from Microsoft's documentation or from what real tenants report, never invented:
+- MandatoryFieldsMissing: "required values are missing" (Provisioning logs, error codes table);
+- AzureActiveDirectoryInvalidUserPrincipalName: a UPN Entra refuses, and "domain does not exist"
+  for an unverified domain (Troubleshoot inbound provisioning API issues: "User creation - Invalid
+  UPN", "User creation failed - Invalid domain"; that page names no code for the domain case, so the
+  UPN code is used with the documented message);
+- AzureActiveDirectoryDuplicateUserPrincipalName: a UPN another user holds (reported by real tenants);
+- Request_BadRequest: a DateTime without a time part. Entra refuses it (docs/entra-api.md) but no page
+  names the provisioning log code; Graph's own code for an invalid property value stands in.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from emulators.entra_bulk import flatten_user
-from emulators.entra_log_entries import UNRESOLVED_REFERENCE, EntryFactory, error_info, unresolved_reason
+from emulators.entra_log_entries import EntryFactory, error_info
 from emulators.entra_mapping import UserMapping, apply_mapping
 
 Directory = dict[str, dict[str, Any]]  # externalId -> emulated user (target attribute names)
@@ -33,16 +46,17 @@ class BatchProcessor:
         to_ad: bool,
         new_object_id: Callable[[], str],
         missing_active_disables: bool,
+        verified_domains: frozenset[str] | None = None,
     ) -> None:
+        """``verified_domains``: the tenant's domains (lower case) a UPN may use; None accepts any (an AD
+        target, where the forest's UPN suffixes are not known to the service)."""
         self.directory = directory
+        self.verified_domains = verified_domains
         self.mapping = mapping
         self.entries = entries
         self.to_ad = to_ad
         self.new_object_id = new_object_id
         self.missing_active_disables = missing_active_disables
-        # Error codes are target-specific in the service ("AzureActiveDirectory..." for Entra);
-        # the names after the prefix are modelled, not confirmed.
-        self.prefix = "ActiveDirectory" if to_ad else "AzureActiveDirectory"
         self.written: list[dict[str, Any]] = []
         self._pending: dict[tuple[str, str], str] = {}  # (externalId, attribute) -> referenced externalId
         self._owners: dict[str, str] | None = None
@@ -164,17 +178,25 @@ class BatchProcessor:
         upn = values.get("userPrincipalName")
         if creating and not upn:
             return error_info(
-                f"{self.prefix}RequiredAttributeMissing",
+                "MandatoryFieldsMissing",
                 f"The user '{external_id}' cannot be created in {self.entries.job.target_directory}: "
                 "the required attribute userPrincipalName has no value, because the source attribute "
                 "userName was not supplied.",
                 "Send userName for every user that does not exist yet in the target.",
             )
         if upn:
+            problem = upn_problem(str(upn), self.verified_domains)
+            if problem:
+                return error_info(
+                    "AzureActiveDirectoryInvalidUserPrincipalName",
+                    f"The userPrincipalName '{upn}' is not valid: {problem}.",
+                    "Fix the userName in the source, or use a UserPrincipalName mapping with RandomString and "
+                    "DefaultDomain() in the provisioning app.",
+                )
             owner = self._upn_owners().get(str(upn).lower())
             if owner is not None and owner != external_id:
                 return error_info(
-                    f"{self.prefix}ConflictingObjectFound",
+                    "AzureActiveDirectoryDuplicateUserPrincipalName",
                     f"Another object with the same value for property userPrincipalName ({upn}) "
                     f"already exists (the user with externalId '{owner}').",
                     "Generate unique userName values in the client, or use SelectUniqueValue in the mapping.",
@@ -182,9 +204,9 @@ class BatchProcessor:
         for name, value in values.items():
             if self.mapping.kind_of(name) == "DateTime" and not _is_date_time(value):
                 return error_info(
-                    f"{self.prefix}InvalidValue",
-                    f"The value {value!r} of {name} is not a valid DateTime: a date and a time are "
-                    "required, e.g. 2021-05-01T00:00:00-05:00.",
+                    "Request_BadRequest",
+                    f"Invalid value specified for property '{name}' of resource 'User': {value!r} is not a "
+                    "DateTime (a date and a time are required, e.g. 2021-05-01T00:00:00-05:00).",
                     "Send DateTime values with a time part and a zone.",
                 )
         return None
@@ -202,15 +224,8 @@ class BatchProcessor:
                 steps = [self.entries.export_update(external_id, str(upn), ok=True)]
                 old_id = old.get("id") if isinstance(old, dict) else None
                 self._write("update", "success", external_id, user, upn, steps, [(name, old_id, manager["id"])])
-            else:
-                # Modelled: the service reports the unresolved reference on the user's entries;
-                # a separate warning entry makes it filterable. It resolves on a later upload.
-                steps = [self.entries.unresolved_reference(name, reference, str(upn))]
-                error = error_info(UNRESOLVED_REFERENCE, unresolved_reason(name, reference, str(upn)))
-                error["recommendedAction"] = (
-                    f"Send {reference} before the users it manages, then send {external_id} again."
-                )
-                self._write("other", "warning", external_id, user, upn, steps, [], error)
+            # Still unknown: the skipped step in the user's entry is all the service writes (the real
+            # log page); the reference resolves when the user is sent again after its manager.
 
     def _write(
         self,
@@ -235,6 +250,31 @@ class BatchProcessor:
                 error=error,
             )
         )
+
+
+# Microsoft Entra "Password policies and account restrictions": UserPrincipalName policies.
+_UPN_LOCAL = re.compile(r"^[A-Za-z0-9'.\-_!#^~]+$")
+_DOMAIN = re.compile(r"^(?=.{1,48}$)([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$")
+
+
+def upn_problem(upn: str, verified_domains: frozenset[str] | None) -> str | None:
+    """Why Entra would refuse ``upn`` as a userPrincipalName, or None."""
+    local, at, domain = upn.rpartition("@")
+    if not at:
+        return "it has no @domain"
+    if not local or "@" in local:
+        return "the part before @ is empty or holds another @"
+    if not _UPN_LOCAL.fullmatch(local):
+        return "only A-Z a-z 0-9 ' . - _ ! # ^ ~ are allowed before @"
+    if local.endswith("."):
+        return "a period cannot precede @"
+    if len(local) > 64 or len(upn) > 113:
+        return "up to 64 characters before @ and 113 in all"
+    if not _DOMAIN.fullmatch(domain):
+        return f"'{domain}' is not a domain name of up to 48 characters"
+    if verified_domains is not None and domain.lower() not in verified_domains:
+        return f"the domain does not exist in the tenant ('{domain}' is not one of its verified domains)"
+    return None
 
 
 def _is_date_time(value: Any) -> bool:

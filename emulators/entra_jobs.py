@@ -12,9 +12,13 @@ from emulators.entra_directory import Directory
 from emulators.entra_log_entries import JobIdentity, iso_seconds
 from emulators.entra_mapping import UserMapping, compile_user_mapping
 from emulators.entra_schema import AD_DIRECTORY, ENTRA_DIRECTORY, default_schema, is_ad_job
-from emulators.entra_throttle import DAY_SECONDS, SlidingWindow
+from emulators.entra_throttle import SlidingWindow
 
 JOB_STATUSES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")
+# synchronizationSchedule.state: "Active, Disabled, Paused"
+# (https://learn.microsoft.com/graph/api/resources/synchronization-synchronizationschedule).
+SCHEDULE_STATES = ("Active", "Disabled", "Paused")
+STATUS_SHAPES = ("full", "no code", "absent")
 DEFAULT_TENANT = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 # Every emulated app shares one application (client) id: nothing in this API depends on it.
 APPLICATION_ID = "b8a3c1d2-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -27,17 +31,59 @@ class JobState:
     mapping: UserMapping
     window: SlidingWindow
     daily: SlidingWindow | None
+    """The tenant's daily bulkUpload quota: one window shared by every job of the tenant."""
     status: str = "Active"
     directory: Directory = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     schema_puts: int = 0
     accepted_operations: int = 0
-    dropped_operations: int = 0  # accepted while paused/quarantined: never processed
+    dropped_operations: int = 0  # accepted while NotRun, NotConfigured, Paused or not scheduled: not processed
+    late: list[list[dict[str, Any]]] = field(default_factory=list)
+    """Batches accepted while quarantined. The service retries a quarantined job at reduced frequency
+    (down to once a day, https://learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status),
+    so they are processed late or not at all. Modelled as: kept here, processed when the job leaves
+    quarantine for Active (EntraEmulator.retry_quarantine, or a start), dropped by a restart."""
     last_execution: dict[str, Any] | None = None
+    schedule_state: str | None = None
+    """A test control's schedule.state, whatever the status (None: the one the status implies)."""
+    status_shape: str = "full"
+    """A test control's job resource: "full", "no code" (a status without code) or "absent" (no status)."""
 
     @property
     def to_ad(self) -> bool:
         return is_ad_job(self.identity.job_id)
+
+    @property
+    def schedule(self) -> str:
+        """schedule.state: a new job is created disabled until started (Graph's "Create synchronizationJob");
+        a paused job's schedule is paused; a quarantined job still runs, less often."""
+        implied = {"Active": "Active", "Paused": "Paused", "Quarantine": "Active"}.get(self.status, "Disabled")
+        return self.schedule_state or implied
+
+    @property
+    def runs(self) -> bool:
+        """Whether an upload is processed now: only by an Active job on an Active schedule."""
+        return self.status == "Active" and self.schedule == "Active"
+
+    def set_aside(self, users: list[dict[str, Any]]) -> None:
+        """An upload the job does not process now: accepted and not processed (nothing in the provisioning
+        logs, as Microsoft's "Troubleshoot inbound provisioning API issues" says of a paused job), or, when
+        quarantined, kept to be processed late."""
+        if self.status == "Quarantine":
+            self.late.append(users)
+        else:
+            self.dropped_operations += len(users)
+
+    def change_status(self, code: str, *, purge: bool) -> list[list[dict[str, Any]]]:
+        """A new status code (start, pause, restart, a test control); test overrides of the schedule and of
+        the resource's shape end with it. Returns the quarantined batches now due: those of a job leaving
+        quarantine for Active (start clears a quarantine). A restart purges them instead."""
+        leaving = self.status == "Quarantine" and code == "Active"
+        self.status, self.schedule_state, self.status_shape = code, None, "full"
+        if purge:
+            self.late = []
+        due, self.late = (self.late, []) if leaving else ([], self.late)
+        return due
 
     def replace_schema(self, schema: dict[str, Any]) -> None:
         self.schema = copy.deepcopy(schema)
@@ -47,7 +93,7 @@ class JobState:
 
 
 def new_job(
-    sp_id: str, job_id: str, *, variant: str, rate_limit: tuple[int, float], daily_quota: int | None
+    sp_id: str, job_id: str, *, variant: str, rate_limit: tuple[int, float], daily: SlidingWindow | None
 ) -> JobState:
     schema = default_schema(variant, job_id)
     mapping = compile_user_mapping(schema)
@@ -66,7 +112,7 @@ def new_job(
         schema=schema,
         mapping=mapping,
         window=SlidingWindow(*rate_limit),
-        daily=SlidingWindow(daily_quota, DAY_SECONDS) if daily_quota else None,
+        daily=daily,
     )
 
 
@@ -89,15 +135,11 @@ def job_resource(job: JobState, context: str) -> dict[str, Any]:
             "reason": "EncounteredQuarantineException",
             "error": {"code": "QuarantineEmulated", "message": "Quarantined by the emulator's test control."},
         }
-    return {
+    resource: dict[str, Any] = {
         "@odata.context": context,
         "id": job.identity.job_id,
         "templateId": job.identity.job_id.split(".", 1)[0],
-        "schedule": {
-            "expiration": None,
-            "interval": "PT40M",
-            "state": {"Active": "Active", "Paused": "Paused"}.get(code, "Disabled"),
-        },
+        "schedule": {"expiration": None, "interval": "PT40M", "state": job.schedule},
         "status": {
             "code": code,
             "countSuccessiveCompleteFailures": 0,
@@ -117,6 +159,11 @@ def job_resource(job: JobState, context: str) -> dict[str, Any]:
             {"name": "LookaheadQueryEnabled", "value": "False"},
         ],
     }
+    if job.status_shape == "absent":
+        del resource["status"]
+    elif job.status_shape == "no code":
+        del resource["status"]["code"]
+    return resource
 
 
 def execution_record(cycle_id: str, began: int, ended: int, imported: int, exported: int) -> dict[str, Any]:

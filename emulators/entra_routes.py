@@ -1,7 +1,8 @@
 """The Graph endpoints the project uses, answered from an EntraEmulator's state.
 
 Paths are matched under /v1.0/ and /beta/, literal segments in any case (Graph's are not
-case-sensitive), with or without a trailing slash. Every request needs a bearer token.
+case-sensitive), with or without a trailing slash. Every request needs a bearer token, and one of
+the application permissions its Graph page documents when the emulator was told the token's (403 else).
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
 VERSIONS = ("v1.0", "beta")
 JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 _JOB_ACTIONS = {"start": "Active", "pause": "Paused", "restart": "Active"}
+# The application permissions each call accepts (any one), from its Graph page. The .OwnedBy ones work
+# only on apps the caller owns; the emulator does not model ownership and accepts them.
+# https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-post-bulkupload
+UPLOAD = ("SynchronizationData-User.Upload", "SynchronizationData-User.Upload.OwnedBy")
+# https://learn.microsoft.com/graph/api/synchronization-synchronizationjob-get (listing the jobs: taken as the same)
+READ_JOB = ("Synchronization.Read.All", "Synchronization.ReadWrite.All", "Application.ReadWrite.OwnedBy")
+# https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-get
+READ_SCHEMA = (*READ_JOB, "CustomSecAttributeProvisioning.Read.All", "CustomSecAttributeProvisioning.ReadWrite.All")
+# https://learn.microsoft.com/graph/api/synchronization-synchronizationschema-update, and -start, -pause, -restart
+WRITE_JOB = ("Synchronization.ReadWrite.All", "Application.ReadWrite.OwnedBy")
+# https://learn.microsoft.com/graph/api/provisioningobjectsummary-list lists AuditLog.Read.All and Directory.Read.All;
+# the Entra inbound provisioning pages grant ProvisioningLog.Read.All (docs/entra-api.md section 3). Any one will do.
+READ_LOGS = ("ProvisioningLog.Read.All", "AuditLog.Read.All", "Directory.Read.All")
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -38,32 +52,38 @@ def route(emulator: EntraEmulator, request: Request) -> Response:
         raise GraphError(404, f"Resource not found for the segment '{segments[0] if segments else ''}'.")
     version, rest = segments[0].lower(), segments[1:]
     lowered = [s.lower() for s in rest]
-    emulator._authenticate(request.header("authorization"))
+    token = emulator._authenticate(request.header("authorization"))
 
     if lowered == ["auditlogs", "provisioning"]:
         _allow(request, "GET")
+        emulator._authorize(token, READ_LOGS)
         return _provisioning_logs(emulator, request, version)
     if len(rest) >= 4 and lowered[0] == "serviceprincipals" and lowered[2:4] == ["synchronization", "jobs"]:
         sp = rest[1]
         if len(rest) == 4:
             _allow(request, "GET")
+            emulator._authorize(token, READ_JOB)
             return _list_jobs(emulator, version, sp)
         job = emulator._job(sp, rest[4])
         tail = lowered[5:]
         if not tail:
             _allow(request, "GET")
+            emulator._authorize(token, READ_JOB)
             jobs = f"{emulator.base_url}/{version}/$metadata#servicePrincipals('{sp}')/synchronization/jobs"
             context = f"{jobs}/$entity"
             with job.lock:
                 return json_response(200, job_resource(job, context))
         if tail == ["bulkupload"]:
             _allow(request, "POST")
+            emulator._authorize(token, UPLOAD)
             return _bulk_upload(emulator, request, version, job)
         if tail == ["schema"]:
             _allow(request, "GET", "PUT")
+            emulator._authorize(token, READ_SCHEMA if request.method == "GET" else WRITE_JOB)
             return _schema(emulator, request, version, sp, job)
         if len(tail) == 1 and tail[0] in _JOB_ACTIONS:
             _allow(request, "POST")
+            emulator._authorize(token, WRITE_JOB)
             emulator._set_status(job, _JOB_ACTIONS[tail[0]], purge=tail[0] == "restart")
             return Response(204)
     raise GraphError(404, f"Resource not found for the segment '{'/'.join(rest)}'.")
@@ -87,8 +107,8 @@ def _bulk_upload(emulator: EntraEmulator, request: Request, version: str, job: J
         headers = {"Retry-After": given_retry_after(retry_after)} if retry_after is not None else {}
         raise GraphError(status, headers=headers)
     now = emulator._clock()
-    with job.lock:
-        windows = [(job.daily, "daily quota"), (job.window, "rate limit")]
+    with job.lock, emulator._lock:  # the daily window is the tenant's, shared with its other jobs
+        windows = [(job.daily, "tenant's daily quota"), (job.window, "job's rate limit")]
         for window, what in [(w, what) for w, what in windows if w is not None]:
             wait = window.retry_after(now)
             if wait is not None:
@@ -97,7 +117,7 @@ def _bulk_upload(emulator: EntraEmulator, request: Request, version: str, job: J
                 silent = window is job.daily and not emulator.quota_retry_after
                 raise GraphError(
                     429,
-                    f"The job's bulkUpload {what} ({window.limit} calls per {window.seconds:g} s) "
+                    f"The {what} for bulkUpload ({window.limit} calls per {window.seconds:g} s) "
                     "is used up. Please retry after the time given in Retry-After.",
                     headers={} if silent else {"Retry-After": retry_after_header(wait)},
                 )
@@ -115,6 +135,7 @@ def _bulk_upload(emulator: EntraEmulator, request: Request, version: str, job: J
 
 
 def _provisioning_logs(emulator: EntraEmulator, request: Request, version: str) -> Response:
+    _throttle_log_read(emulator)
     params = {key.lstrip("$").lower(): value for key, value in request.query.items()}
     clauses = parse_filter(params.get("filter"), beta=version == "beta")
     top = parse_top(params.get("top"))
@@ -132,6 +153,26 @@ def _provisioning_logs(emulator: EntraEmulator, request: Request, version: str) 
         entries = [{k: v for k, v in entry.items() if k not in BETA_ONLY_KEYS} for entry in entries]
     payload["value"] = entries
     return json_response(200, payload)
+
+
+def _throttle_log_read(emulator: EntraEmulator) -> None:
+    """Every page is a request: a long listing is paced like any other reads (429 with Retry-After, which
+    Graph sends on throttling; Microsoft Graph throttling guidance)."""
+    window = emulator.log_window
+    if window is None:
+        return
+    now = emulator._clock()
+    with emulator._lock:
+        wait = window.retry_after(now)
+        if wait is None:
+            window.admit(now)
+            return
+    raise GraphError(
+        429,
+        f"Too many requests to the provisioning logs ({window.limit} per {window.seconds:g} s per app and tenant). "
+        "Please retry after the time given in Retry-After.",
+        headers={"Retry-After": retry_after_header(wait)},
+    )
 
 
 def _list_jobs(emulator: EntraEmulator, version: str, sp: str) -> Response:

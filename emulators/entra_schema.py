@@ -1,4 +1,4 @@
-"""The default synchronization schema of an API-driven provisioning job, in two naming variants.
+"""The default synchronization schema of an API-driven provisioning job, in three variants.
 
 What the real schema calls the API source directory and its user object is not published.
 Provisioning logs from API-driven jobs show source system ``API`` and identity type
@@ -7,6 +7,13 @@ variant. Microsoft's own sample client (entra-provisioning-client) looks for an 
 ``User`` in a directory that is not Azure Active Directory, which the ``"scim"`` variant
 (directory ``SCIM Inbound``, object ``User``) models. Clients must discover both names at run
 time; testing against both variants is how we check that they do.
+
+The ``"docs"`` variant is written the way Microsoft's documentation writes schemas (the update example
+at https://learn.microsoft.com/en-us/graph/api/synchronization-synchronizationschema-update has
+``"type": "string"``), plus what a client cannot know in advance: enum values outside the documented
+lists, a mapping without a source, properties nobody lists. A client must send all of it back as it
+came. Its source directory has a name of its own, so that what the PUT check remembers of it
+(emulators.entra_schema_check) never excuses the same oddity in another variant's schema.
 
 The source directory comes first in ``directories`` because Microsoft's CSV2SCIM script takes
 ``Directories[0]`` as the source and is reported to work. Ids are fixed GUIDs so the schema does
@@ -23,7 +30,10 @@ from emulators.entra_bulk import ENTERPRISE_USER_SCHEMA
 SCHEMA_VARIANTS: dict[str, tuple[str, str]] = {
     "api": ("API", ENTERPRISE_USER_SCHEMA),
     "scim": ("SCIM Inbound", "User"),
+    "docs": ("Inbound API", ENTERPRISE_USER_SCHEMA),
 }
+UNKNOWN_ENUM_VALUE = "unknownFutureValue"
+"""Graph's placeholder for enum members a client has not asked for: a value in none of the documented lists."""
 ENTRA_DIRECTORY = "Azure Active Directory"
 AD_DIRECTORY = "Active Directory"
 TARGET_OBJECT = "User"
@@ -318,7 +328,32 @@ def default_schema(variant: str, job_id: str) -> dict[str, Any]:
             }
         ],
     }
+    if variant == "docs":
+        _as_documented(schema)
     return copy.deepcopy(schema)
+
+
+def _as_documented(schema: dict[str, Any]) -> None:
+    """Lowercase String types, unknown enum values, a source-less mapping and unknown properties."""
+    schema["futureSchemaProperty"] = {"kept": True}
+    for directory in schema["directories"]:
+        directory["futureDirectoryProperty"] = None
+        for obj in directory["objects"]:
+            for attribute in obj["attributes"]:
+                if attribute["type"] == "String":
+                    attribute["type"] = "string"
+    source_attributes = schema["directories"][0]["objects"][0]["attributes"]
+    timezone = next(a for a in source_attributes if a["name"] == "timezone")
+    timezone["mutability"] = UNKNOWN_ENUM_VALUE
+    timezone["futureProperty"] = ["a", 1, None]
+    object_mapping = schema["synchronizationRules"][0]["objectMappings"][0]
+    object_mapping["futureObjectMappingProperty"] = "kept"
+    by_target = {m["targetAttributeName"]: m for m in object_mapping["attributeMappings"]}
+    by_target["displayName"]["flowType"] = UNKNOWN_ENUM_VALUE
+    by_target["givenName"]["flowBehavior"] = UNKNOWN_ENUM_VALUE
+    by_target["givenName"]["source"]["futureSourceProperty"] = {"nested": [1.5, "x"]}
+    mapping = _mapping("extensionAttribute15", {}) | {"source": None, "futureMappingProperty": 0}
+    object_mapping["attributeMappings"].append(mapping)
 
 
 def is_ad_job(job_id: str) -> bool:

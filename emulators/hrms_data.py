@@ -34,7 +34,7 @@ TITLES = (
     ("J50", "Operations Analyst"), ("J60", "Counsel"),
 )  # fmt: skip
 STATUSES = ("active", "leave", "terminated", "prehire")
-EMAIL_DOMAIN = "contoso.example"
+EMAIL_DOMAIN = "contoso.com"  # a verified domain of the emulated tenant (emulators.entra.VERIFIED_DOMAINS)
 
 
 @dataclass(frozen=True)

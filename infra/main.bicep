@@ -57,6 +57,12 @@ param deployKeyVault bool = false
 @description('ENTRA_RATE_LIMIT: bulkUpload calls per seconds for the job (Entra documents 40 per 5 s).')
 param entraRateLimit string = '40/5'
 
+@description('ENTRA_LOG_RATE_LIMIT: provisioning-log reads per seconds (Graph throttles them at about 5 per 10 s per app and tenant).')
+param entraLogRateLimit string = '5/10'
+
+@description('HR_UPN_DOMAIN: the verified domain given to a userName without one (e.g. contoso.com); empty: the profile\'s upnDomain.')
+param hrUpnDomain string = ''
+
 @minValue(1)
 @maxValue(16)
 @description('ENTRA_UPLOAD_CONCURRENCY: bulkUpload requests in flight at once.')
@@ -421,6 +427,8 @@ var appSettings = [
   { name: 'AZURE_TENANT_ID', value: tenant().tenantId }
   { name: 'AZURE_CLIENT_ID', value: entraAuth == 'secret' ? graphAppClientId : identity.properties.clientId }
   { name: 'ENTRA_RATE_LIMIT', value: entraRateLimit }
+  { name: 'ENTRA_LOG_RATE_LIMIT', value: entraLogRateLimit }
+  { name: 'HR_UPN_DOMAIN', value: hrUpnDomain }
   { name: 'ENTRA_UPLOAD_CONCURRENCY', value: string(entraUploadConcurrency) }
   { name: 'ENTRA_MAX_ATTEMPTS', value: string(entraMaxAttempts) }
   { name: 'ENTRA_BATCH_SIZE', value: string(entraBatchSize) }

@@ -7,6 +7,8 @@ wrong setting is an error that names it.
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -47,8 +49,16 @@ class Settings(BaseSettings):
     azure_client_certificate_path: str | None = Field(default=None, alias="AZURE_CLIENT_CERTIFICATE_PATH")
     """A PEM or PFX file with the certificate and its RSA private key."""
     azure_client_certificate_password: SecretStr | None = Field(default=None, alias="AZURE_CLIENT_CERTIFICATE_PASSWORD")
+    azure_authority_host: str | None = Field(default=None, alias="AZURE_AUTHORITY_HOST")
+    """Where a certificate or secret signs in (login.microsoftonline.us). Unset: the login host of the
+    endpoint's cloud. Managed identity and the Azure CLI do not use it."""
     entra_rate_limit: str = Field(default="40/5", alias="ENTRA_RATE_LIMIT")
     """bulkUpload calls per seconds for the job (Entra documents 40 per 5 s)."""
+    entra_log_rate_limit: str = Field(default="5/10", alias="ENTRA_LOG_RATE_LIMIT")
+    """Provisioning-log reads per seconds (Graph throttles them at about 5 per 10 s per app and tenant)."""
+    hr_upn_domain: str | None = Field(default=None, alias="HR_UPN_DOMAIN")
+    """The domain given to a userName without one (a verified domain of the tenant, e.g. contoso.com);
+    unset: the profile's ``upnDomain``."""
     entra_upload_concurrency: int = Field(default=4, ge=1, le=16, alias="ENTRA_UPLOAD_CONCURRENCY")
     entra_max_attempts: int = Field(default=6, ge=1, le=20, alias="ENTRA_MAX_ATTEMPTS")
     entra_batch_size: int = Field(default=50, ge=1, le=50, alias="ENTRA_BATCH_SIZE")
@@ -120,7 +130,23 @@ class Settings(BaseSettings):
     hrms_full_sync_every: int = Field(default=7, ge=1, le=365, alias="HRMS_FULL_SYNC_EVERY")
     """Every Nth scheduled pull of a connector sends every record, changed or not."""
 
-    @field_validator("entra_rate_limit")
+    @field_validator("azure_authority_host")
+    @classmethod
+    def _authority(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if "://" in value and not value.lower().startswith("https://"):  # azure-identity takes https only
+            raise ValueError(f"{value!r} must be a host name or an https URL, e.g. login.microsoftonline.us")
+        return value or None  # "" (the example file, the template's default) is unset
+
+    @field_validator("hr_upn_domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        value = (value or "").strip().lstrip("@").lower()
+        if value and not re.fullmatch(r"([a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}", value):
+            raise ValueError(f"{value!r} is not a domain name, e.g. contoso.com")
+        return value or None
+
+    @field_validator("entra_rate_limit", "entra_log_rate_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate(value)
@@ -129,6 +155,10 @@ class Settings(BaseSettings):
     @property
     def rate(self) -> tuple[int, float]:
         return parse_rate(self.entra_rate_limit)
+
+    @property
+    def log_rate(self) -> tuple[int, float]:
+        return parse_rate(self.entra_log_rate_limit)
 
 
 class _IndexTimeSettings(BaseSettings):
@@ -150,6 +180,10 @@ def blob_trigger_source() -> Literal["EventGrid", "LogsAndContainerScan"]:
 
 def load_settings(**overrides: object) -> Settings:
     """The settings from the environment (and ``overrides``), or a ``SettingsError`` naming what is wrong."""
+    if os.environ.get("AZURE_AUTHORITY_HOST") == "":
+        # The example file leaves it empty; azure-identity reads it too, and an empty value would make its
+        # default authority "https://" for every credential built without one (the storage credential).
+        del os.environ["AZURE_AUTHORITY_HOST"]
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

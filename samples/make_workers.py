@@ -2,7 +2,8 @@
 
 Run ``python samples/make_workers.py`` from the project root. The file has a four-level reporting
 line (shuffled, so some reports come before their managers), inactive workers, accented names and
-three deliberately bad rows (and two workers sharing a UserID, which only Entra can refuse), so
+three deliberately bad rows (and two workers sharing a UserID, which only Entra can refuse, and one
+whose manager is not in the export, which Entra reports as a skipped step), so
 that ``make run`` shows every part of a report.
 """
 
@@ -65,6 +66,7 @@ def main() -> None:
     rows[42][3] = ""  # no UserID: Entra cannot create the user
     rows[101][9] = "2019-02-30"  # a hire date that does not exist
     rows[150][3] = rows[151][3]  # two people given the same UserID: Entra refuses the second one
+    rows[200][8] = "19999"  # a manager outside this export: Entra creates the user and skips the manager
     path = Path(__file__).with_name("workers.csv")
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)

@@ -23,7 +23,7 @@ def _local_folders(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture
 def graph() -> Iterator[EntraEmulator]:
     """A Graph emulator on loopback, throttle wide open (tests that check throttling make their own)."""
-    with EntraEmulator(rate_limit=(1000, 1.0)) as emulator:
+    with EntraEmulator(rate_limit=(1000, 1.0), log_rate_limit=None) as emulator:
         yield emulator
 
 

@@ -52,6 +52,7 @@ def client_for(
     max_attempts: int = 6,
     transport: httpx.BaseTransport | None = None,
     rate: tuple[int, float] = (1000, 1.0),
+    log_rate: tuple[int, float] = (1000, 1.0),
     clock: Callable[[], float] = time.monotonic,
 ) -> GraphClient:
     endpoint = parse_bulk_upload_url(emulator.bulk_upload_url(DEFAULT_SP, job), allow_loopback=True)
@@ -60,6 +61,7 @@ def client_for(
         credential or CountingCredential(),
         transport=transport,
         rate=rate,
+        log_rate=log_rate,
         policy=RetryPolicy(max_attempts=max_attempts),
         sleep=sleep or FakeSleep(),
         clock=clock,

@@ -131,6 +131,7 @@ def host_for(
         ENTRA_LOG_WAIT_SECONDS="60",
         HR_COORDINATE_SECONDS="0",
         ENTRA_RATE_LIMIT="1000/1",
+        ENTRA_LOG_RATE_LIMIT="1000/1",
     )
     values.update(settings)
     host.configure(**values)

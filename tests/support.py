@@ -41,14 +41,15 @@ def running(emulators: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def minimal_profile(**attributes: Any) -> Profile:
-    """A valid profile mapping externalId/userName/active from columns id/user/status, plus extras."""
+    """A valid profile mapping externalId/userName/active from columns id/user/status, plus extras; a userName
+    without a domain gets @contoso.com."""
     base: dict[str, Any] = {
         "externalId": "id",
         "userName": "user",
         "active": {"source": "status", "transforms": [{"op": "equals", "value": "Active"}]},
     }
     base.update(attributes)
-    return Profile.model_validate({"name": "test", "attributes": base})
+    return Profile.model_validate({"name": "test", "upnDomain": "contoso.com", "attributes": base})
 
 
 def run_plan(

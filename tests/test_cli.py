@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from provisioning import parse_profile
 from tests.support import ROOT, microsoft_fixture
 
 
-def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "provisioning", *args],
         cwd=ROOT,
@@ -23,6 +24,7 @@ def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[s
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -46,9 +48,13 @@ def test_validate_exit_statuses(tmp_path: Path) -> None:
         json.dumps({"attributes": {"externalId": "id", "userName": "user", "active": {"constant": True}}})
     )
 
-    ok = cli("validate", str(good), "--mapping", str(profile))
+    bare = cli("validate", str(good), "--mapping", str(profile))
+    assert bare.returncode == 1, "'a' is no UPN, and neither the profile nor the settings give a domain"
+    assert "userName: 'a' has no @domain: set HR_UPN_DOMAIN" in bare.stdout
+    domain = {"HR_UPN_DOMAIN": "contoso.com"}
+    ok = cli("validate", str(good), "--mapping", str(profile), env=domain)
     assert ok.returncode == 0 and "1 rows -> 1 operations in 1 requests, 0 rejected" in ok.stdout
-    some = cli("validate", str(bad_rows), "--mapping", str(profile))
+    some = cli("validate", str(bad_rows), "--mapping", str(profile), env=domain)
     assert some.returncode == 1
     assert "rejected line 3 (externalId 2): userName: userName is empty" in some.stdout
     broken = cli("validate", str(not_csv), "--mapping", str(profile))
@@ -96,14 +102,13 @@ def test_encoding_and_delimiter_options(tmp_path: Path, option: str, value: str)
     path = tmp_path / "w.csv"
     path.write_bytes("id;user;status\n1;Zoë;Active\n".encode("cp1252"))
     profile = tmp_path / "p.json"
-    profile.write_text(
-        json.dumps({"attributes": {"externalId": "id", "userName": "user", "active": {"constant": True}}})
-    )
+    attributes = {"externalId": "id", "userName": "id", "displayName": "user", "active": {"constant": True}}
+    profile.write_text(json.dumps({"upnDomain": "contoso.com", "attributes": attributes}))
     args = ["--encoding", "cp1252"] if option == "--encoding" else ["--encoding", "cp1252", "--delimiter", value]
     result = cli("preview", str(path), "--mapping", str(profile), "--out", str(tmp_path / "o"), *args)
     assert result.returncode == 0, result.stderr
     body = orjson.loads((tmp_path / "o" / "bulk-0001.json").read_bytes())
-    assert body["Operations"][0]["data"]["userName"] == "Zoë"
+    assert body["Operations"][0]["data"]["displayName"] == "Zoë"
 
 
 def test_batch_size_above_50_is_refused(tmp_path: Path) -> None:

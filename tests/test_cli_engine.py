@@ -40,7 +40,7 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> 
 
 @pytest.fixture
 def emulator() -> EntraEmulator:
-    with EntraEmulator(rate_limit=(1000, 1.0)) as running:
+    with EntraEmulator(rate_limit=(1000, 1.0), log_rate_limit=None) as running:
         yield running  # type: ignore[misc]
 
 
@@ -50,6 +50,7 @@ def env(emulator: EntraEmulator) -> dict[str, str]:
         "ENTRA_BULK_UPLOAD_URL": emulator.bulk_upload_url(),
         "ENTRA_ALLOW_LOOPBACK": "true",
         "ENTRA_RATE_LIMIT": "1000/1",
+        "ENTRA_LOG_RATE_LIMIT": "1000/1",
         "ENTRA_LOG_FIRST_POLL_SECONDS": "0.05",
         "ENTRA_LOG_WAIT_SECONDS": "3",
     }

@@ -37,6 +37,7 @@ def _through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: 
         "ENTRA_BULK_UPLOAD_URL": emulator.bulk_upload_url(),
         "ENTRA_ALLOW_LOOPBACK": "true",
         "ENTRA_RATE_LIMIT": "1000/1",
+        "ENTRA_LOG_RATE_LIMIT": "1000/1",
         "ENTRA_LOG_FIRST_POLL_SECONDS": "0.01",
         "ENTRA_LOG_WAIT_SECONDS": "5",
         "ENTRA_BATCH_SIZE": "10",
@@ -84,7 +85,10 @@ def _outcome(record: dict, exit_code: int | None = None) -> dict:
 def test_the_cli_and_the_function_app_decide_and_send_the_same(
     tmp_path: Path, storage: StorageSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with EntraEmulator(rate_limit=(1000, 1.0)) as cli_graph, EntraEmulator(rate_limit=(1000, 1.0)) as app_graph:
+    with (
+        EntraEmulator(rate_limit=(1000, 1.0), log_rate_limit=None) as cli_graph,
+        EntraEmulator(rate_limit=(1000, 1.0), log_rate_limit=None) as app_graph,
+    ):
         by_cli = _through_the_cli(tmp_path, monkeypatch, cli_graph)
         host = host_for(storage, app_graph, monkeypatch, ENTRA_BATCH_SIZE="10", HR_PROFILE_ROUTES="feed/=small")
         config = storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))

@@ -61,6 +61,7 @@ def make_graph(clock: ManualClock) -> Iterator[Callable[..., EntraEmulator]]:
 
     def make(**options: Any) -> EntraEmulator:
         options.setdefault("clock", clock)
+        options.setdefault("log_rate_limit", None)  # log throttling has its own tests
         emulator = EntraEmulator(**options)
         emulator.start()
         started.append(emulator)
@@ -474,7 +475,7 @@ def test_create_without_user_name_fails_and_names_it(client: httpx.Client, graph
     [entry] = graph.log_entries()
     assert (entry["provisioningAction"], entry["provisioningStatusInfo"]["status"]) == ("create", "failure")
     error = entry["provisioningStatusInfo"]["errorInformation"]
-    assert error["errorCode"] == "AzureActiveDirectoryRequiredAttributeMissing"
+    assert error["errorCode"] == "MandatoryFieldsMissing", "the provisioning logs' documented code"
     assert "userName" in error["reason"]
     assert error["errorCategory"] == "nonServiceFailure"
     assert set(error) == {"errorCode", "reason", "additionalDetails", "errorCategory", "recommendedAction"}
@@ -489,7 +490,7 @@ def test_a_user_name_already_used_by_another_person_fails(client: httpx.Client, 
     entry = graph.log_entries()[-1]
     assert by_action([entry]) == [("2", "create", "failure")]
     error = entry["provisioningStatusInfo"]["errorInformation"]
-    assert error["errorCode"] == "AzureActiveDirectoryConflictingObjectFound"
+    assert error["errorCode"] == "AzureActiveDirectoryDuplicateUserPrincipalName", "what real tenants report"
     assert "userPrincipalName" in error["reason"]
     assert entry["targetIdentity"]["details"]["UserPrincipalName"] == "SAME@contoso.com"
     assert set(graph.directory()) == {"1"}
@@ -499,19 +500,22 @@ def test_a_user_name_already_used_by_another_person_fails(client: httpx.Client, 
     assert graph.directory()["3"]["userPrincipalName"] == "user3@contoso.com", "a failed update changes nothing"
 
 
-def test_manager_unknown_is_a_warning_then_resolves_on_a_later_upload(
+def test_manager_unknown_is_a_skipped_step_in_a_successful_create_then_resolves_on_a_later_upload(
     client: httpx.Client, graph: EntraEmulator
 ) -> None:
+    # As on the real log page: the create succeeds, one step says the manager was skipped, and no other
+    # entry (no warning) is written.
     upload(client, graph, scim_user("E1", manager="M1"))
-    create, warning = graph.log_entries()
+    [create] = graph.log_entries()
     assert by_action([create]) == [("E1", "create", "success")]
+    assert create["provisioningStatusInfo"] == {"status": "success", "errorInformation": None}
     skip = [s for s in create["provisioningSteps"] if s["name"] == "EntrySynchronizationSkip"]
-    assert skip and skip[0]["details"]["SkipReason"] == "UnableToResolveReferenceAttributeValue"
-    assert warning["provisioningStatusInfo"]["status"] == "warning"
-    assert (
-        warning["provisioningStatusInfo"]["errorInformation"]["errorCode"] == "UnableToResolveReferenceAttributeValue"
-    )
-    assert "M1" in warning["provisioningStatusInfo"]["errorInformation"]["reason"]
+    assert skip and skip[0]["details"] == {
+        "M1": "manager Add",
+        "PropertyName": "manager",
+        "SkipReason": "UnableToResolveReferenceAttributeValue",
+    }
+    assert "M1" in skip[0]["description"]
     assert "manager" not in graph.directory()["E1"]
 
     upload(client, graph, scim_user("M1"))
@@ -602,7 +606,7 @@ def test_entries_have_the_shape_of_the_real_log_page(client: httpx.Client, graph
     upload(client, graph, scim_user("1", title="A"), scim_user("2", None), scim_user("3", manager="404"))
     upload(client, graph, scim_user("1", title="B"), scim_user("1", title="B"), scim_user("1", active=False))
     entries = graph.log_entries()
-    assert {e["provisioningStatusInfo"]["status"] for e in entries} == {"success", "failure", "warning", "skipped"}
+    assert {e["provisioningStatusInfo"]["status"] for e in entries} == {"success", "failure", "skipped"}
     for entry in entries:
         assert list(entry) == list(real), "same keys, same order as the real page"
         for key in ("servicePrincipal", "sourceSystem", "targetSystem", "initiatedBy", "sourceIdentity"):
@@ -857,7 +861,7 @@ def test_schema_put_replaces_the_schema_and_drives_processing(client: httpx.Clie
     upload(client, graph, with_extension(scim_user("2"), namespace, {"HireDate": "2021-05-01"}))
     failure = graph.log_entries()[-1]
     assert by_action([failure]) == [("2", "create", "failure")]
-    assert failure["provisioningStatusInfo"]["errorInformation"]["errorCode"] == "AzureActiveDirectoryInvalidValue"
+    assert failure["provisioningStatusInfo"]["errorInformation"]["errorCode"] == "Request_BadRequest"
 
 
 def _mutate(schema: dict, where: str, value: str) -> dict:
@@ -1045,7 +1049,7 @@ def test_a_crash_is_a_graph_500_not_a_traceback(graph: EntraEmulator) -> None:
 
 
 def test_concurrent_uploads_are_all_processed(client: httpx.Client, make_graph: Callable) -> None:
-    graph = make_graph(rate_limit=(1000, 1.0))
+    graph = make_graph(rate_limit=(1000, 1.0), log_rate_limit=None)
 
     def send(worker: int) -> None:
         with httpx.Client(timeout=10) as own:

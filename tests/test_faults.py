@@ -138,7 +138,9 @@ def test_an_exhausted_quota_ends_every_request_accepted_or_failed_with_a_reason(
     tmp_path: Path, retry_after: bool
 ) -> None:
     """Whether Graph sends Retry-After with the daily quota's 429 is unconfirmed: both end promptly."""
-    with EntraEmulator(rate_limit=(1000, 1.0), daily_quota=3, quota_retry_after=retry_after) as graph:
+    with EntraEmulator(
+        rate_limit=(1000, 1.0), log_rate_limit=None, daily_quota=3, quota_retry_after=retry_after
+    ) as graph:
         record, _, _ = run_small(graph, tmp_path, 100)
         everyone_ends_accepted_or_failed_with_a_reason(record)
         assert record.status == "failed" and [b.status for b in record.batches].count("accepted") == 3

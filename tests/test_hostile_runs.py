@@ -206,7 +206,7 @@ def test_the_first_load_of_a_new_profile_is_not_held_for_the_leavers_in_it(host:
 def test_an_exhausted_daily_quota_stops_the_run_promptly_and_says_when(
     storage: StorageSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with EntraEmulator(rate_limit=(1000, 1.0), daily_quota=2) as graph:
+    with EntraEmulator(rate_limit=(1000, 1.0), log_rate_limit=None, daily_quota=2) as graph:
         host = small_host(storage, graph, monkeypatch)
         host.drop("small/a.csv", workers(40))
         host.run_queues()

@@ -77,6 +77,8 @@ NOT_SET_IN_AZURE = {
     "ENTRA_ALLOW_LOOPBACK": "tests and the emulator only; must stay false in Azure",
     "CONNECTORS_ALLOW_LOOPBACK_HTTP": "tests and the HR emulators only; must stay false in Azure",
     "CONNECTORS_FOLDER": "user-defined connector definitions live in the hr-config container in Azure",
+    "AZURE_AUTHORITY_HOST": "the login host follows the endpoint's cloud; an empty app setting would break "
+    "azure-identity's own default authority",
 }
 # Settings whose Azure value differs from the app's default on purpose.
 DIFFERENT_FROM_DEFAULT = {"ENTRA_AUTH": "Azure pins managed-identity instead of auto-detection"}

@@ -153,6 +153,7 @@ def test_sample_page_fed_in_polls_with_overlap_counts_each_entry_once(sample_ent
     collector.add(sample_entries[10:])  # the oldest entries first, as an early poll would see them
     early = collector.results()
     assert early.pending == ["10018", "10019", "10020"]
+    collector.next_listing()
     collector.add(sample_entries)  # a later poll over the whole window
 
     later = collector.results()
@@ -186,16 +187,21 @@ def test_fractional_seconds_and_offsets_order_by_instant() -> None:
     assert summarise([plain, offset], ["w1"]).outcomes["w1"].action == "disable"
 
 
-def test_ties_keep_the_entry_fed_last() -> None:
-    first = entry("w1", "2024-05-01T10:00:00Z", "create", "warning", code=UNRESOLVED)
-    second = entry("w1", "2024-05-01T10:00:00.000Z", "update", "success")
+def test_within_a_second_the_listing_order_decides_newest_first() -> None:
+    # Pages come newest first with whole seconds (List provisioningObjectSummary; the fixture page): of two
+    # entries in one second, the one listed first is the latest, and a later poll's new entry is newer still.
+    failed = entry(
+        "w1", "2024-05-01T10:00:00Z", "create", "failure", code="AzureActiveDirectoryDuplicateUserPrincipalName"
+    )
+    created = entry("w1", "2024-05-01T10:00:00.000Z", "create", "success")
 
-    assert summarise([first, second], ["w1"]).outcomes["w1"].action == "update"
-    assert summarise([second, first], ["w1"]).outcomes["w1"].action == "create"
+    assert summarise([created, failed], ["w1"]).outcomes["w1"].status == "success"
+    assert summarise([failed, created], ["w1"]).outcomes["w1"].status == "failure"
     collector = LogCollector(["w1"])
-    collector.add([second])
-    collector.add([first])  # a later poll
-    assert collector.results().outcomes["w1"].status == "warning"
+    collector.add([created])
+    collector.next_listing()  # a later poll
+    collector.add([failed])
+    assert collector.results().outcomes["w1"].status == "failure", "first seen later: written later"
 
 
 def test_failure_carries_error_code_and_reason() -> None:
@@ -228,6 +234,46 @@ def test_retry_that_succeeds_supersedes_an_earlier_failure() -> None:
     outcome = results.outcomes["w1"]
     assert (outcome.status, outcome.error_code, outcome.reason, outcome.entries) == ("success", None, None, 2)
     assert results.failed() == []
+
+
+@pytest.mark.fixtures
+def test_sample_page_reports_the_manager_never_resolved(sample_entries: list[dict[str, Any]]) -> None:
+    # Every create on the real page skips its manager (UnableToResolveReferenceAttributeValue in a step of a
+    # successful create); later updates set the manager of all but 10020, whose manager 10010 was never sent.
+    sent = ["10015", "10016", "10017", "10018", "10019", "10020", "1514131211"]
+    results = summarise(sample_entries, sent)
+
+    assert results.manager_unresolved() == ["10020"]
+    assert results.outcomes["10020"].unresolved == {"manager": "10010"}
+    assert (results.outcomes["10020"].action, results.outcomes["10020"].status) == ("create", "success")
+    assert results.outcomes["10018"].unresolved == {}, "set by the update at 22:40:50"
+    assert results.failed() == []
+    lines = describe_results(results)
+    assert any("1 provisioned, manager not resolved" in line for line in lines)
+    assert any("10020" in line and "manager 10010 not resolved" in line for line in lines)
+    assert RunResults.from_json(results.as_json()).manager_unresolved() == ["10020"]
+
+
+@pytest.mark.fixtures
+def test_polls_read_only_what_is_new_and_add_up_to_one_read(sample_entries: list[dict[str, Any]]) -> None:
+    sent = ["10015", "10016", "10017", "10018", "10019", "10020", "1514131211"]
+    first = LogCollector(sent)
+    first.add(sample_entries[2:])  # all but the two newest entries, listed newest first
+    early = RunResults.from_json(orjson.loads(orjson.dumps(first.results().as_json())))  # as a run record keeps it
+    assert early.cursor is not None and early.cursor.newest == "2023-01-03T22:40:48+00:00"
+
+    since = early.cursor.since(datetime(2023, 1, 3, tzinfo=UTC))
+    assert since == datetime(2023, 1, 3, 22, 38, 48, tzinfo=UTC), "two minutes before the newest entry seen"
+    relisted = [e for e in sample_entries if datetime.fromisoformat(e["activityDateTime"]) > since]
+    second = LogCollector(sent, previous=early)
+    second.add(relisted)  # the next poll: what is new, plus the re-read window it already knows
+    later = second.results()
+
+    whole = summarise(sample_entries, sent)
+    assert len(relisted) == 5 and later.duplicates == 3, "the re-read entries are known by their ids"
+    for external_id, outcome in whole.outcomes.items():
+        assert later.outcomes[external_id] == outcome
+    assert later.manager_unresolved() == ["10020"]
 
 
 def test_unresolved_manager_warning_after_create_keeps_its_code() -> None:
@@ -362,7 +408,19 @@ def test_sent_ids_are_taken_once_in_order() -> None:
 
 def test_as_json_is_camel_case_and_json_ready() -> None:
     results = summarise(
-        [entry("w1", "2024-05-01T10:00:00Z", "create", "failure", code="C", reason="R", target="o", upn="u@x")],
+        [
+            entry(
+                "w1",
+                "2024-05-01T10:00:00Z",
+                "create",
+                "failure",
+                code="C",
+                reason="R",
+                target="o",
+                upn="u@x",
+                entry_id="e1",
+            )
+        ],
         ["w1", "w2"],
     )
     data = orjson.loads(orjson.dumps(results.as_json()))
@@ -372,10 +430,12 @@ def test_as_json_is_camel_case_and_json_ready() -> None:
         "withEntries": 1,
         "pending": ["w2"],
         "failed": ["w1"],
+        "managerUnresolved": [],
         "counts": {"create": {"failure": 1}},
         "unrelated": 0,
         "beforeSince": 0,
         "duplicates": 0,
+        "cursor": {"newest": "2024-05-01T10:00:00+00:00", "recent": [["e1", "2024-05-01T10:00:00+00:00"]]},
         "outcomes": {
             "w1": {
                 "externalId": "w1",
@@ -388,6 +448,7 @@ def test_as_json_is_camel_case_and_json_ready() -> None:
                 "targetId": "o",
                 "userPrincipalName": "u@x",
                 "changes": [],
+                "unresolved": {},
             }
         },
     }
@@ -578,7 +639,8 @@ def test_poll_delays_property(first: float, factor: float, cap: float, limit: fl
     assert all(a <= b for a, b in itertools.pairwise(delays[:-1])), "waits never shrink (but the last)"
 
 
-# The property: whatever the order entries arrive in, a record's outcome is its latest entry.
+# The property: whatever the order entries arrive in, a record's outcome is its latest entry (within a second,
+# the one listed first: pages are newest first).
 
 _FORMATS = ("{}Z", "{}.000Z", "{}+00:00", "{}.0000000Z")
 _log_entries = st.lists(
@@ -608,7 +670,7 @@ def test_outcome_is_the_entry_with_the_greatest_activity_time(specs: list[tuple[
             assert who in results.pending
             continue
         seconds = [datetime.fromisoformat(e["activityDateTime"]) for e in own]
-        latest = [e for e, s in zip(own, seconds, strict=True) if s == max(seconds)][-1]
+        latest = next(e for e, s in zip(own, seconds, strict=True) if s == max(seconds))
         outcome = results.outcomes[who]
         assert outcome.activity == latest["activityDateTime"]
         assert (outcome.action, outcome.status) == (

@@ -27,7 +27,7 @@ def test_minimal_user_lists_the_core_and_enterprise_schemas_externalId_userName_
     assert user == {
         "schemas": [CORE_SCHEMA, ENTERPRISE_SCHEMA],
         "externalId": "7",
-        "userName": "u7",
+        "userName": "u7@contoso.com",
         "active": True,
     }
 

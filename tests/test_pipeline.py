@@ -38,7 +38,7 @@ def test_envelope_is_exactly_the_bulk_request_shape() -> None:
                             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
                         ],
                         "externalId": "1",
-                        "userName": "u1",
+                        "userName": "u1@contoso.com",
                         "active": True,
                     },
                 }
@@ -101,7 +101,7 @@ def test_duplicates_first_or_last_when_the_profile_says_so(policy: str, kept_use
     profile = PROFILE.model_copy(update={"duplicates": policy})
     plan, rejects, bodies = run_plan(csv_of(rows), profile)
     users = {op["data"]["externalId"]: op["data"]["userName"] for op in operations(bodies)}
-    assert users == {"1": kept_user, "2": "b"}
+    assert users == {"1": f"{kept_user}@contoso.com", "2": "b@contoso.com"}
     assert plan.summary.duplicates["notSent"] == 2
     assert plan.summary.rows == plan.summary.operations + plan.summary.rejected == 4
     assert all(f"the profile keeps the {policy}" in r.reason for r in rejects)

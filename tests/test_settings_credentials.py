@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from azure.identity import (
+    AzureAuthorityHosts,
     AzureCliCredential,
     CertificateCredential,
     ClientSecretCredential,
@@ -14,9 +15,12 @@ from azure.identity import (
 )
 
 from provisioning.entra.credentials import build_credential, resolve_auth_mode
+from provisioning.entra.graph_endpoint import GRAPH_HOSTS, authority_for
 from provisioning.settings import Settings, SettingsError, load_settings
 
 SECRET = "s3cr3t-value-never-shown"
+GLOBAL = "graph.microsoft.com"
+IDS = {"AZURE_TENANT_ID": "contoso.onmicrosoft.com", "AZURE_CLIENT_ID": "11111111-2222-3333-4444-555555555555"}
 
 
 def test_defaults_are_safe() -> None:
@@ -47,24 +51,103 @@ def test_auto_mode_picks_managed_identity_in_azure() -> None:
 
 def test_managed_identity_system_and_user_assigned() -> None:
     env = {"IDENTITY_ENDPOINT": "http://127.0.0.1:1/msi", "IDENTITY_HEADER": "x"}
-    assert isinstance(build_credential(Settings(), env), ManagedIdentityCredential)
+    assert isinstance(build_credential(Settings(), env, graph_host=GLOBAL), ManagedIdentityCredential)
     assert isinstance(
-        build_credential(Settings(AZURE_CLIENT_ID="11111111-2222-3333-4444-555555555555"), env),
+        build_credential(Settings(AZURE_CLIENT_ID="11111111-2222-3333-4444-555555555555"), env, graph_host=GLOBAL),
         ManagedIdentityCredential,
     )
 
 
 def test_secret_certificate_cli_default(tmp_path: Path) -> None:
-    ids = {"AZURE_TENANT_ID": "contoso.onmicrosoft.com", "AZURE_CLIENT_ID": "11111111-2222-3333-4444-555555555555"}
-    secret = build_credential(Settings(ENTRA_AUTH="secret", AZURE_CLIENT_SECRET=SECRET, **ids), {})
+    secret = build_credential(Settings(ENTRA_AUTH="secret", AZURE_CLIENT_SECRET=SECRET, **IDS), {}, graph_host=GLOBAL)
     assert isinstance(secret, ClientSecretCredential)
-    assert isinstance(build_credential(Settings(ENTRA_AUTH="cli"), {}), AzureCliCredential)
-    assert isinstance(build_credential(Settings(ENTRA_AUTH="default"), {}), DefaultAzureCredential)
+    assert isinstance(build_credential(Settings(ENTRA_AUTH="cli"), {}, graph_host=GLOBAL), AzureCliCredential)
+    assert isinstance(build_credential(Settings(ENTRA_AUTH="default"), {}, graph_host=GLOBAL), DefaultAzureCredential)
     pem = _self_signed_pem(tmp_path)
     certificate = build_credential(
-        Settings(ENTRA_AUTH="certificate", AZURE_CLIENT_CERTIFICATE_PATH=str(pem), **ids), {}
+        Settings(ENTRA_AUTH="certificate", AZURE_CLIENT_CERTIFICATE_PATH=str(pem), **IDS), {}, graph_host=GLOBAL
     )
     assert isinstance(certificate, CertificateCredential)
+
+
+@pytest.mark.parametrize(
+    ("graph_host", "login_host"),
+    [
+        ("graph.microsoft.com", AzureAuthorityHosts.AZURE_PUBLIC_CLOUD),
+        ("graph.microsoft.us", AzureAuthorityHosts.AZURE_GOVERNMENT),  # L4
+        ("dod-graph.microsoft.us", AzureAuthorityHosts.AZURE_GOVERNMENT),  # L5 (DoD)
+        ("microsoftgraph.chinacloudapi.cn", AzureAuthorityHosts.AZURE_CHINA),
+        ("Graph.Microsoft.US", AzureAuthorityHosts.AZURE_GOVERNMENT),
+        ("127.0.0.1", AzureAuthorityHosts.AZURE_PUBLIC_CLOUD),  # the emulator, or anything unknown
+        ("graph.example.org", AzureAuthorityHosts.AZURE_PUBLIC_CLOUD),
+    ],
+)
+def test_each_cloud_signs_in_at_its_own_login_host(graph_host: str, login_host: str) -> None:
+    assert authority_for(graph_host) == login_host
+
+
+def test_every_allowed_graph_host_has_its_login_host() -> None:
+    national = {host for host in GRAPH_HOSTS if host != GLOBAL}
+    assert national and all(authority_for(host) != AzureAuthorityHosts.AZURE_PUBLIC_CLOUD for host in national)
+
+
+def _authority(credential: object) -> str:
+    # azure-identity exposes no public getter; its MsalCredential keeps the normalised authority here.
+    # Reading it is the only way to check the sign-in host without sending a token request.
+    return credential._authority  # type: ignore[attr-defined]
+
+
+def test_a_secret_for_a_us_government_endpoint_signs_in_there(tmp_path: Path) -> None:
+    settings = Settings(ENTRA_AUTH="secret", AZURE_CLIENT_SECRET=SECRET, **IDS)
+    secret = build_credential(settings, {}, graph_host="graph.microsoft.us")
+    assert isinstance(secret, ClientSecretCredential)
+    assert _authority(secret) == "https://login.microsoftonline.us"
+    assert _authority(build_credential(settings, {}, graph_host=GLOBAL)) == "https://login.microsoftonline.com"
+    pem = _self_signed_pem(tmp_path)
+    certificate = build_credential(
+        Settings(ENTRA_AUTH="certificate", AZURE_CLIENT_CERTIFICATE_PATH=str(pem), **IDS),
+        {},
+        graph_host="microsoftgraph.chinacloudapi.cn",
+    )
+    assert isinstance(certificate, CertificateCredential)
+    assert _authority(certificate) == "https://login.chinacloudapi.cn"
+
+
+def test_the_authority_setting_wins_over_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(
+        ENTRA_AUTH="secret", AZURE_CLIENT_SECRET=SECRET, AZURE_AUTHORITY_HOST="login.partner.example", **IDS
+    )
+    assert (
+        _authority(build_credential(settings, {}, graph_host="graph.microsoft.us")) == "https://login.partner.example"
+    )
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us/")
+    loaded = load_settings(ENTRA_AUTH="secret", AZURE_CLIENT_SECRET=SECRET, **IDS)
+    assert _authority(build_credential(loaded, {}, graph_host=GLOBAL)) == "https://login.microsoftonline.us"
+    assert Settings(AZURE_AUTHORITY_HOST="  ").azure_authority_host is None
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", "http://login.microsoftonline.us")
+    with pytest.raises(SettingsError, match="AZURE_AUTHORITY_HOST: .*must be a host name or an https URL"):
+        load_settings()
+
+
+def test_a_secret_in_the_environment_of_default_sign_in_signs_in_at_the_endpoints_cloud(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from azure.identity import EnvironmentCredential
+
+    for name, value in {**IDS, "AZURE_CLIENT_SECRET": SECRET}.items():
+        monkeypatch.setenv(name, value)
+    chain = build_credential(Settings(ENTRA_AUTH="default"), {}, graph_host="dod-graph.microsoft.us")
+    assert isinstance(chain, DefaultAzureCredential)
+    (environment,) = [c for c in chain.credentials if isinstance(c, EnvironmentCredential)]
+    assert _authority(environment._credential) == "https://login.microsoftonline.us"  # private, as above
+
+
+def test_managed_identity_and_developer_sign_in_take_any_graph_host() -> None:
+    env = {"IDENTITY_ENDPOINT": "http://127.0.0.1:1/msi", "IDENTITY_HEADER": "x"}
+    assert isinstance(build_credential(Settings(), env, graph_host="graph.microsoft.us"), ManagedIdentityCredential)
+    assert isinstance(
+        build_credential(Settings(ENTRA_AUTH="cli"), {}, graph_host="graph.microsoft.us"), AzureCliCredential
+    )
 
 
 def _self_signed_pem(folder: Path) -> Path:
@@ -98,11 +181,11 @@ def _self_signed_pem(folder: Path) -> Path:
 
 def test_missing_credential_settings_are_named_never_their_values() -> None:
     with pytest.raises(SettingsError) as caught:
-        build_credential(Settings(ENTRA_AUTH="secret", AZURE_CLIENT_SECRET=SECRET), {})
+        build_credential(Settings(ENTRA_AUTH="secret", AZURE_CLIENT_SECRET=SECRET), {}, graph_host=GLOBAL)
     assert "needs AZURE_TENANT_ID, AZURE_CLIENT_ID" in str(caught.value)
     assert SECRET not in str(caught.value)
     with pytest.raises(SettingsError, match="needs AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_CERTIFICATE_PATH"):
-        build_credential(Settings(ENTRA_AUTH="certificate"), {})
+        build_credential(Settings(ENTRA_AUTH="certificate"), {}, graph_host=GLOBAL)
 
 
 def test_secrets_do_not_show_in_the_settings_repr() -> None:

@@ -247,7 +247,8 @@ def test_a_threaded_run_works_the_same_on_either_backend(graph: EntraEmulator, s
     assert json.loads(state.load_request(record.runId, 1))["Operations"]
     assert len(state.load_rejects(record.runId).splitlines()) == record.counts.rejected + 1
     assert all(m.status == "accepted" and m.sends == 1 for m in state.manifests(record.runId))
-    assert len(state.load_feed("profile:microsoft-sample").records) == 277, "the UPN clash is forgotten"
+    # Forgotten, to go again next run: the UPN clash, and the worker whose manager Entra could not resolve.
+    assert len(state.load_feed("profile:microsoft-sample").records) == 276
 
 
 def test_local_state_is_where_the_settings_say(tmp_path: Path) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from provisioning import RowError
-from provisioning.core.mapping.profile import Transform
+from provisioning import ProfileError, RowError, load_profile, parse_profile
+from provisioning.core.mapping.profile import DateFormat, Transform
+from provisioning.core.mapping.profiles import available_profiles
 from provisioning.core.mapping.transforms import compile_transform, fold_diacritics, to_boolean, to_datetime, to_integer
+from tests.support import ROOT, operations, run_plan
 
 _adapter: TypeAdapter[Transform] = TypeAdapter(Transform)
+BASE = {"externalId": "id", "userName": "u", "active": {"constant": True}}
 
 
 def apply(spec: dict[str, object], value: object) -> object:
@@ -23,9 +28,12 @@ def test_case_and_trim() -> None:
 
 
 def test_fold_diacritics_for_user_names() -> None:
-    assert fold_diacritics("Zoë Ångström-Łukasz Søren Straße Æsa") == "Zoe Angstrom-Lukasz Soren Strasse AEsa"
+    assert fold_diacritics("Zoë Ångström-Łukasz Søren Straße Æsa") == "Zoe Angstrom-Lukasz Soren Strasse Aesa"
     assert apply({"op": "foldDiacritics"}, "José") == "Jose"
-    assert fold_diacritics("Дмитрий") == "Дмитрии"  # other scripts are kept, only marks go
+    # Every script becomes ASCII (anyascii), so no name turns into an empty user name.
+    assert fold_diacritics("Дмитрий Иванов") == "Dmitriy Ivanov"
+    assert fold_diacritics("李小龙") == "LiXiaoLong"
+    assert fold_diacritics("Nguyễn Văn Đức") == "Nguyen Van Duc"
 
 
 def test_replace_with_a_regular_expression() -> None:
@@ -68,6 +76,73 @@ def test_equals() -> None:
 )
 def test_date_formatting_with_a_time_zone(spec: dict[str, object], value: str, expected: str) -> None:
     assert apply({"op": "date", **spec}, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "expected"),
+    [
+        ({"timeZone": "America/Chicago"}, "2021-05-01", "20210501050000.0Z"),  # date only, in the zone, to UTC
+        ({}, "2021-05-01", "20210501000000.0Z"),
+        ({}, "2021-05-01T08:30:00+02:00", "20210501063000.0Z"),  # the offset wins over timeZone
+        ({"timeZone": "Asia/Tokyo"}, "2021-05-01T08:30:00-05:00", "20210501133000.0Z"),
+        ({}, "2021-05-01T08:30:45.987Z", "20210501083045.0Z"),  # seconds truncated, as the ISO output
+        ({}, "/Date(1514764800000)/", "20180101000000.0Z"),
+        ({"timeZone": "America/New_York"}, "/Date(1514764800000)/", "20180101050000.0Z"),  # OData plain date
+        ({}, "/Date(1514768400000+0000)/", "20180101010000.0Z"),
+        ({"formats": ["%m/%d/%Y"], "timeZone": "Europe/Paris"}, "07/10/2010", "20100709220000.0Z"),
+        ({}, "0001-01-01", "00010101000000.0Z"),
+    ],
+)
+def test_date_as_ad_generalized_time(spec: dict[str, object], value: str, expected: str) -> None:
+    assert apply({"op": "date", "output": "generalizedTime", **spec}, value) == expected
+
+
+def test_a_date_moved_out_of_the_calendar_rejects_the_row() -> None:
+    with pytest.raises(RowError, match="'0001-01-01' is outside the years 1 to 9999"):
+        apply({"op": "date", "output": "generalizedTime", "timeZone": "Europe/Paris"}, "0001-01-01")
+    with pytest.raises(RowError, match="outside the years 1 to 9999"):
+        apply({"op": "date"}, "9999-12-31T23:00:00-05:00")
+    with pytest.raises(RowError, match="outside the years 1 to 9999"):
+        apply({"op": "date"}, "/Date(999999999999999999)/")
+
+
+def test_a_profile_writing_generalized_time_to_an_ad_string_attribute_validates() -> None:
+    hire_date = {
+        "source": "HireDate",
+        "type": "String",
+        "target": "msDS-cloudExtensionAttribute1",
+        "transforms": [{"op": "date", "output": "generalizedTime"}],
+    }
+    extension = {
+        "namespace": "urn:ietf:params:scim:schemas:extension:contoso:1.0:User",
+        "attributes": {"HireDate": hire_date},
+    }
+    profile = parse_profile({"attributes": {**BASE, "extensions": [extension]}})
+    (transform,) = profile.attributes.extensions[0].attributes["HireDate"].transforms
+    assert isinstance(transform, DateFormat) and transform.output == "generalizedTime"
+    with pytest.raises(ProfileError, match="'dateTime', 'date' or 'generalizedTime'"):
+        parse_profile(
+            {"attributes": {**BASE, "title": {"source": "h", "transforms": [{"op": "date", "output": "ad"}]}}}
+        )
+
+
+def test_the_bundled_ad_profile_differs_from_microsoft_sample_only_in_the_hire_date() -> None:
+    sample, ad = load_profile("microsoft-sample"), load_profile("microsoft-sample-ad")
+    assert ad.name == "microsoft-sample-ad" and "microsoft-sample-ad" in available_profiles()
+    _, sample_rejects, sample_bodies = run_plan(ROOT / "samples" / "workers.csv", sample)
+    _, ad_rejects, ad_bodies = run_plan(ROOT / "samples" / "workers.csv", ad)
+    assert [r.line for r in ad_rejects] == [r.line for r in sample_rejects]
+    namespace = "urn:ietf:params:scim:schemas:extension:contoso:1.0:User"
+    checked = 0
+    for sample_op, ad_op in zip(operations(sample_bodies), operations(ad_bodies), strict=True):
+        sample_data, ad_data = sample_op["data"], ad_op["data"]
+        sample_hire = sample_data.get(namespace, {}).pop("HireDate", None)
+        ad_hire = ad_data.get(namespace, {}).pop("HireDate", None)
+        assert ad_data == sample_data
+        if sample_hire is not None:  # 2021-05-01T00:00:00Z -> 20210501000000.0Z
+            assert ad_hire == re.sub(r"[-:T]", "", sample_hire).removesuffix("Z") + ".0Z"
+            checked += 1
+    assert checked > 200
 
 
 def test_date_errors() -> None:

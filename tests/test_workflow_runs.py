@@ -64,7 +64,12 @@ def test_the_sample_csv_ends_with_per_record_results(graph: EntraEmulator, tmp_p
     assert results["complete"] and results["pending"] == []
     assert results["counts"] == {"create": {"success": 277, "failure": 1}}
     (failed,) = results["failed"]
-    assert results["outcomes"][failed]["errorCode"] == "AzureActiveDirectoryConflictingObjectFound"
+    assert results["outcomes"][failed]["errorCode"] == "AzureActiveDirectoryDuplicateUserPrincipalName"
+    # The sample's worker whose manager is outside the export: created, manager skipped (a step, not a failure).
+    (unresolved,) = results["managerUnresolved"]
+    assert results["outcomes"][unresolved]["unresolved"] == {"manager": "19999"}
+    assert results["outcomes"][unresolved]["status"] == "success"
+    assert "1 provisioned, manager not resolved" in record.message
     assert store.load_record(record.runId) == record
     assert len(store.load_rejects(record.runId).splitlines()) == 4
     assert len(graph.directory()) == 277
@@ -79,9 +84,10 @@ def test_a_second_identical_run_sends_nothing_and_a_full_sync_changes_nothing(
     run(graph, tmp_path)
     uploads = graph.upload_count
     second, _, _ = run(graph, tmp_path)
-    # Delta: only the one record the logs reported as failed (the sample's UPN clash) goes again.
+    # Delta: only the record the logs reported as failed (the sample's UPN clash) and the one whose manager
+    # Entra could not resolve (it resolves only when the user is sent again) go again, in one request.
     assert graph.upload_count == uploads + 1
-    assert second.counts.unchanged == 277 and second.counts.operations == 1
+    assert second.counts.unchanged == 276 and second.counts.operations == 2
     assert graph.schema_put_count() == 1
     full, _, _ = run(graph, tmp_path, full_sync=True)
     assert graph.schema_put_count() == 1, "a second schema sync makes no PUT"
@@ -102,11 +108,9 @@ def test_manager_references_resolve_across_requests(graph: EntraEmulator, tmp_pa
     with_manager = [u for u in directory.values() if u.get("manager")]
     assert len(with_manager) >= 270
     assert all(u["manager"]["employeeId"] in directory for u in with_manager)
-    assert not any(
-        (e["provisioningStatusInfo"].get("errorInformation") or {}).get("errorCode")
-        == "UnableToResolveReferenceAttributeValue"
-        for e in graph.log_entries()
-    )
+    # Managers go first, so the only manager Entra cannot resolve is the one outside the export.
+    results = record.results or {}
+    assert [results["outcomes"][i]["unresolved"] for i in results["managerUnresolved"]] == [{"manager": "19999"}]
 
 
 def test_a_paused_job_is_reported_up_front_and_nothing_is_sent(graph: EntraEmulator, tmp_path: Path) -> None:
@@ -133,7 +137,7 @@ def test_dry_run_sends_nothing_and_writes_no_schema(graph: EntraEmulator, tmp_pa
 
 @pytest.mark.parametrize("variant", ["api", "scim"])
 def test_schema_sync_against_both_schema_variants(variant: str, tmp_path: Path) -> None:
-    with EntraEmulator(schema_variant=variant, rate_limit=(1000, 1.0)) as emulator:
+    with EntraEmulator(schema_variant=variant, rate_limit=(1000, 1.0), log_rate_limit=None) as emulator:
         record, _, _ = run(emulator, tmp_path)
         assert record.status == "completed"
         assert emulator.schema_put_count() == 1
@@ -168,7 +172,7 @@ def test_retry_failed_resends_only_the_failed_records_from_the_run_record(graph:
     missing = failed_ids - set(graph.directory())
     # The sample's two workers sharing a UserID: whichever comes second is refused, now this one.
     outcomes = (retry.results or {})["outcomes"]
-    assert all(outcomes[i]["errorCode"] == "AzureActiveDirectoryConflictingObjectFound" for i in missing)
+    assert all(outcomes[i]["errorCode"] == "AzureActiveDirectoryDuplicateUserPrincipalName" for i in missing)
     assert len(missing) <= 1
 
 
@@ -188,7 +192,8 @@ def test_cli_run_uses_the_embedded_emulator_and_shows_results(tmp_path: Path) ->
     assert result.returncode == 1, result.stderr
     assert "using the embedded Graph emulator" in result.stdout
     assert "create: 277 success, 1 failure" in result.stdout
-    assert "ConflictingObjectFound" in result.stdout
+    assert "AzureActiveDirectoryDuplicateUserPrincipalName" in result.stdout
+    assert "1 provisioned, manager not resolved" in result.stdout
     assert "Traceback" not in result.stderr
     (record_file,) = tmp_path.glob("*/run.json")
     assert json.loads(record_file.read_text())["status"] == "completed"

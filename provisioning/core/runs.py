@@ -169,6 +169,9 @@ class RunRecord(_Model):
     """Where the run was sent: ``bulkUploadUrl``, ``graph`` and ``jobId``, and ``embedded`` when it was the
     CLI's embedded emulator, whose directory ended with the process (never a token)."""
     jobStatus: str | None = None
+    """The job's ``status.code`` when the run read it (``Unknown``: the job came without one)."""
+    warnings: list[str] = Field(default_factory=list)
+    """What the run could not check, or was told to overlook, and went on anyway (a job it may not read)."""
     counts: Counts = Field(default_factory=Counts)
     summary: dict[str, Any] = Field(default_factory=dict)
     schemaSync: dict[str, Any] | None = None

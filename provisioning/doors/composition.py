@@ -15,7 +15,7 @@ from functools import cached_property
 from azure.core.exceptions import ResourceNotFoundError
 
 from provisioning.core.mapping.profile import Profile
-from provisioning.core.mapping.profiles import check_profile_name, load_named_profile, parse_profile
+from provisioning.core.mapping.profiles import check_profile_name, load_named_profile, parse_profile, with_upn_domain
 from provisioning.core.retry import RetryPolicy
 from provisioning.engine.config import RunConfig
 from provisioning.engine.queue_sender import QueueSender
@@ -31,11 +31,15 @@ from provisioning.state.storage import StorageClients
 class ProfileResolver:
     """Profiles from the config container (an admin's change needs no deploy), else the bundled ``mappings/``."""
 
-    def __init__(self, storage: StorageClients, container: str) -> None:
+    def __init__(self, storage: StorageClients, container: str, *, upn_domain: str | None = None) -> None:
         self._storage = storage
         self._container = container
+        self._upn_domain = upn_domain
 
     def load(self, name: str) -> Profile:
+        return with_upn_domain(self._load(name), self._upn_domain)
+
+    def _load(self, name: str) -> Profile:
         check_profile_name(name)
         try:
             body = self._storage.container(self._container).download_blob(f"{name}.json").readall()
@@ -60,7 +64,7 @@ class Services:
 
     @cached_property
     def profiles(self) -> ProfileResolver:
-        return ProfileResolver(self.storage, self.settings.hr_config_container)
+        return ProfileResolver(self.storage, self.settings.hr_config_container, upn_domain=self.settings.hr_upn_domain)
 
     @cached_property
     def state(self) -> BlobState:
@@ -101,7 +105,11 @@ def build_graph_client(settings: Settings, url: str | None = None) -> GraphClien
         )
     endpoint = parse_bulk_upload_url(url, allow_loopback=settings.entra_allow_loopback)
     host = endpoint.base.split("/")[2].rsplit(":", 1)[0]
-    credential = EmulatorCredential() if host in LOOPBACK_HOSTS else build_credential(settings)
+    credential = EmulatorCredential() if host in LOOPBACK_HOSTS else build_credential(settings, graph_host=host)
     return GraphClient(
-        endpoint, credential, rate=settings.rate, policy=RetryPolicy(max_attempts=settings.entra_max_attempts)
+        endpoint,
+        credential,
+        rate=settings.rate,
+        log_rate=settings.log_rate,
+        policy=RetryPolicy(max_attempts=settings.entra_max_attempts),
     )

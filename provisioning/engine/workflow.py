@@ -24,8 +24,8 @@ from provisioning.core.plan.delta import DeltaFilter, forget, remember_accepted,
 from provisioning.core.plan.pipeline import Plan, Reject, plan_run
 from provisioning.core.plan.reports import RejectsCsv, describe_reject
 from provisioning.core.read.records import RecordSource
-from provisioning.core.results.log_query import poll_delays, provisioning_log_params
-from provisioning.core.results.log_summary import LogCollector, RunResults, merge_results
+from provisioning.core.results.log_query import MAX_TOP, poll_delays, provisioning_log_params
+from provisioning.core.results.log_summary import LogCollector, RunResults
 from provisioning.core.runs import (
     ENDED,
     Approval,
@@ -40,6 +40,7 @@ from provisioning.core.runs import (
 from provisioning.core.schema.sync import SchemaSyncError, plan_schema_sync
 from provisioning.engine.config import RunConfig
 from provisioning.engine.sending import end_unsent
+from provisioning.entra.graph_client import GraphError
 from provisioning.settings import SettingsError
 from provisioning.state.interface import RunNotFound, StateStore
 
@@ -48,7 +49,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("provisioning.workflow")
 
-HELD_JOB_STATUSES = frozenset({"Paused", "Quarantine"})
+NO_STATUS = "without a status"
+"""The held state of a job resource with no ``status`` or no ``status.code``."""
+HELD_JOB_STATUSES: dict[str, str] = {
+    "NotConfigured": "is NotConfigured: its provisioning is not set up yet, so uploads would be accepted and not "
+    "processed (nothing in the provisioning logs). Finish its setup on the provisioning app's Provisioning page first",
+    "NotRun": "is NotRun: provisioning was never started, so uploads would be accepted and not processed (nothing "
+    "in the provisioning logs)",
+    "Paused": "is Paused: uploads would be accepted and not processed while it is paused (nothing in the "
+    "provisioning logs)",
+    "Quarantine": "is in Quarantine: the provisioning service retries a quarantined job at reduced frequency (down "
+    "to once a day), so uploads would be processed late or not at all. Fix what its status.quarantine names first",
+    "schedule Disabled": "has its schedule Disabled (schedule.state), so it does not run: uploads would be accepted "
+    "and not processed",
+    "schedule Paused": "has its schedule Paused (schedule.state), so it does not run: uploads would be accepted and "
+    "not processed",
+    NO_STATUS: "comes without a status (no status.code), so whether it would process uploads cannot be told. "
+    "Check it in the Entra admin center",
+}
+"""What holds a run, and what it means: a job's status.code, its schedule.state, or a missing status."""
+JOB_UNREADABLE = "job state unknown: grant Synchronization.Read.All to check it"
+"""The run's warning when the token may not read the job (403): the run goes on, unchecked."""
 LISTED_REJECTS = 10
 LOG_CLOCK_MARGIN = timedelta(seconds=5)
 """Logs are read from a little before the run started, in case the two clocks disagree a little; not
@@ -256,16 +277,36 @@ class Workflow:
         try:
             client = self.graph()
             record.endpoint = _endpoint_of(client)
-            if not self._sync_schema(record, profile, dry_run=False):
-                return record
-            record.jobStatus = client.job_status()
+            try:
+                job: dict[str, Any] | None = client.job()
+            except GraphError as exc:
+                if exc.status != 403:  # only a missing permission lets the run go on unchecked
+                    raise
+                job = None
         except ProvisioningError as exc:  # settings, Graph, credentials
             return self._end(record, "failed", f"cannot read the provisioning job: {exc}")
-        if record.jobStatus in HELD_JOB_STATUSES and not self.config.ignore_job_status:
-            return self._end(record, "held", job_held_message(record.jobStatus))
+        held = None
+        if job is None:
+            self._warn(record, JOB_UNREADABLE)
+        else:
+            record.jobStatus, held = job_hold(job)
+        if held is not None:
+            start = f"{client.endpoint.job_url}/start"
+            if not self.config.ignore_job_status:
+                return self._end(record, "held", job_held_message(held, start_url=start))
+            self._warn(record, f"the provisioning job {HELD_JOB_STATUSES[held]}; sent anyway (ENTRA_IGNORE_JOB_STATUS)")
+        # After the hold check: a held run changes nothing in the job, its schema included.
+        if not self._sync_schema(record, profile, dry_run=False):
+            return record
         record.status, record.message, record.finishedAt = "sending", "", None
         self.state.save_record(record)
         return self.sender.release(self, record, plan)
+
+    def _warn(self, record: RunRecord, warning: str) -> None:
+        """Something the run could not check or was told to overlook: on the record (once) and echoed."""
+        if warning not in record.warnings:
+            record.warnings.append(warning)
+        self._echo(f"warning: {warning}")
 
     def _sync_schema(self, record: RunRecord, profile: Profile, *, dry_run: bool) -> bool:
         """Adds the profile's custom attributes to the job schema; False when the run must stop.
@@ -391,28 +432,33 @@ class Workflow:
         return record
 
     def _read_results(self, record: RunRecord) -> RunResults | None:
-        since = _created(record) - LOG_CLOCK_MARGIN
-        collector = LogCollector(record.sent_external_ids(), since=since)
+        """One poll: only the entries newer than the last poll's (its cursor), on top of what was recorded."""
+        start = _created(record) - LOG_CLOCK_MARGIN
+        previous = RunResults.from_json(record.results) if record.results else None
+        collector = LogCollector(record.sent_external_ids(), since=start, previous=previous)
+        since = previous.cursor.since(start) if previous and previous.cursor else start
         try:
             client = self.graph()
-            for page in client.provisioning_logs(provisioning_log_params(client.endpoint.job_id, since=since)):
+            params = provisioning_log_params(client.endpoint.job_id, since=since, top=MAX_TOP)
+            for page in client.provisioning_logs(params):
                 collector.add(page)
         except ProvisioningError as exc:
             self._echo(f"cannot read the provisioning logs yet: {exc}")
             return None
-        fresh = collector.results()
-        return merge_results(RunResults.from_json(record.results), fresh) if record.results else fresh
+        return collector.results()
 
     def _end_results(self, record: RunRecord, results: RunResults) -> RunRecord:
-        failed = results.failed()
-        if failed and record.sourceKey is not None:  # forgetting twice is harmless
+        # A failed record, and one whose manager Entra could not resolve yet (it resolves only when the user is
+        # sent again), go again next run even if unchanged. Forgetting twice is harmless.
+        again = [*results.failed(), *results.manager_unresolved()]
+        if again and record.sourceKey is not None:
             for key in sorted({record.sourceKey, profile_feed(record.summary.get("profile") or record.profile)}):
-                self.state.update_feed(key, lambda feed: forget(feed, failed))
+                self.state.update_feed(key, lambda feed: forget(feed, again))
         failed_requests = _failed_requests_message(record)
         if failed_requests:
             return self._end(record, "failed", failed_requests)
         if results.complete:
-            return self._end(record, "completed", "")
+            return self._end(record, "completed", _unresolved_message(results))
         if record.status == "completed":
             return record  # an earlier look saw everything: a later, partial look changes nothing
         return self._end(
@@ -604,11 +650,38 @@ def sync_job_schema(
     return {"changes": changes, "written": written}, schema_plan.diff_text().splitlines() if changes else []
 
 
-def job_held_message(status: str) -> str:
+def job_hold(job: dict[str, Any]) -> tuple[str, str | None]:
+    """The job resource's ``status.code`` (``Unknown`` when it has none) and what in it holds a run (a key of
+    ``HELD_JOB_STATUSES``), or None when the job processes uploads."""
+    status = job.get("status")
+    code = status.get("code") if isinstance(status, dict) else None
+    if not code:
+        return "Unknown", NO_STATUS
+    if str(code) in HELD_JOB_STATUSES:
+        return str(code), str(code)
+    schedule = job.get("schedule")
+    state = f"schedule {schedule.get('state')}" if isinstance(schedule, dict) else ""
+    return str(code), state if state in HELD_JOB_STATUSES else None
+
+
+def job_held_message(held: str, *, start_url: str = ".../synchronization/jobs/{jobId}/start") -> str:
+    """Why a run is held by the job's state, and what to do about it."""
+    meaning = HELD_JOB_STATUSES.get(held, f"is {held}")
     return (
-        f"the provisioning job is {status}: uploads would be accepted and never processed. "
-        "Start the job (or clear its quarantine) and run again, or set ENTRA_IGNORE_JOB_STATUS "
+        f"the provisioning job {meaning}. Nothing was sent. Start provisioning in the Entra admin center "
+        f"(the provisioning app's Overview) or POST {start_url}, then run again; or set ENTRA_IGNORE_JOB_STATUS "
         "(--ignore-job-status) to send anyway."
+    )
+
+
+def _unresolved_message(results: RunResults) -> str:
+    unresolved = results.manager_unresolved()
+    if not unresolved:
+        return ""
+    shown = ", ".join(unresolved[:5]) + (f" and {len(unresolved) - 5} more" if len(unresolved) > 5 else "")
+    return (
+        f"{len(unresolved)} provisioned, manager not resolved ({shown}): the manager was not found in the job; "
+        "they are sent again next run"
     )
 
 

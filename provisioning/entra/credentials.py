@@ -14,6 +14,7 @@ from typing import Any
 from azure.core.credentials import AccessToken
 
 from provisioning.entra.graph_auth import TokenCredentialLike
+from provisioning.entra.graph_endpoint import authority_for
 from provisioning.settings import Settings, SettingsError
 
 _MANAGED_IDENTITY_MARKERS = ("IDENTITY_ENDPOINT", "MSI_ENDPOINT")
@@ -33,10 +34,15 @@ def resolve_auth_mode(settings: Settings, environ: dict[str, str] | None = None)
     return "default"
 
 
-def build_credential(settings: Settings, environ: dict[str, str] | None = None) -> TokenCredentialLike:
+def build_credential(
+    settings: Settings, environ: dict[str, str] | None = None, *, graph_host: str
+) -> TokenCredentialLike:
+    """The Graph credential. ``graph_host`` is the endpoint's host: a secret or a certificate signs in at that
+    cloud's login host (AZURE_AUTHORITY_HOST overrides it); managed identity and the Azure CLI ignore it."""
     from azure import identity  # imported here: only the composition root needs it
 
     mode = resolve_auth_mode(settings, environ)
+    authority = settings.azure_authority_host or authority_for(graph_host)
     if mode == "managed-identity":
         if settings.azure_client_id:
             return identity.ManagedIdentityCredential(client_id=settings.azure_client_id)
@@ -49,14 +55,18 @@ def build_credential(settings: Settings, environ: dict[str, str] | None = None) 
             client,
             certificate_path=settings.azure_client_certificate_path,
             password=password.get_secret_value() if password else None,
+            authority=authority,
         )
     if mode == "secret":
         tenant, client = _require(settings, "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
         assert settings.azure_client_secret is not None
-        return identity.ClientSecretCredential(tenant, client, settings.azure_client_secret.get_secret_value())
+        secret = settings.azure_client_secret.get_secret_value()
+        return identity.ClientSecretCredential(tenant, client, secret, authority=authority)
     if mode == "cli":
         return identity.AzureCliCredential()
-    return identity.DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+    # authority reaches only the chain's secret and certificate credentials (AZURE_CLIENT_SECRET... in the
+    # environment), never its managed identity or CLI ones.
+    return identity.DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id, authority=authority)
 
 
 def _require(settings: Settings, *names: str) -> tuple[str, str]:

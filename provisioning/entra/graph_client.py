@@ -32,6 +32,9 @@ NO_ANSWER = 0
 received: retrying it is a resend, counted as one."""
 MAX_LOG_PAGES = 10_000
 """A run's log read stops here (a million entries at 100 a page): past it the links are going round."""
+LOG_RATE = (5, 10.0)
+"""Provisioning-log reads: Graph throttles identity and access reports at about 5 requests per 10 s per app and
+tenant (Microsoft Graph service-specific throttling limits), whichever job or run reads them."""
 FATAL_STATUSES = frozenset({401, 403})
 """After the one token refresh, every further request would be refused the same way: stop sending."""
 log = logging.getLogger("provisioning.graph")
@@ -55,6 +58,7 @@ class GraphClient:
         *,
         transport: httpx.BaseTransport | None = None,
         rate: tuple[int, float] = (40, 5.0),
+        log_rate: tuple[int, float] = LOG_RATE,
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -69,6 +73,7 @@ class GraphClient:
             transport=transport, auth=self.auth, timeout=timeout, headers={"User-Agent": USER_AGENT}
         )
         self.pacer = SlidingWindowPacer(rate[0], rate[1], clock=clock, sleep=sleep)
+        self.log_pacer = SlidingWindowPacer(log_rate[0], log_rate[1], clock=clock, sleep=sleep)
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
@@ -206,15 +211,17 @@ class GraphClient:
                     f"the nextLinks go round (or past {MAX_LOG_PAGES} pages)",
                 )
             seen.add(url)
-            page = self._json("GET", url, "read provisioning logs", params=query)
+            page = self._json("GET", url, "read provisioning logs", params=query, pacer=self.log_pacer)
             yield list(page.get("value") or [])
             next_link = page.get("@odata.nextLink")
             url, query = (next_link if isinstance(next_link, str) else None), None
 
     # ---- plumbing -------------------------------------------------------------------------------------
 
-    def _json(self, method: str, url: str, action: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._call(method, url, action, **kwargs)
+    def _json(
+        self, method: str, url: str, action: str, *, pacer: SlidingWindowPacer | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        response = self._call(method, url, action, pacer=pacer, **kwargs)
         try:
             body = response.json()
         except ValueError as exc:
@@ -223,23 +230,37 @@ class GraphClient:
             raise GraphError(action, response.status_code, "InvalidResponse", "the answer is not a JSON object")
         return body
 
-    def _call(self, method: str, url: str, action: str, **kwargs: Any) -> httpx.Response:
+    def _call(
+        self, method: str, url: str, action: str, *, pacer: SlidingWindowPacer | None = None, **kwargs: Any
+    ) -> httpx.Response:
         def judge(answer: httpx.Response | Exception) -> Retry | None:
             if isinstance(answer, httpx.TransportError):
                 return Retry(reason=type(answer).__name__)
             if isinstance(answer, Exception) or answer.is_success or not self.policy.retryable(answer.status_code):
                 return None
             return Retry(
-                after=parse_retry_after(answer.headers.get("Retry-After")), reason=f"HTTP {answer.status_code}"
+                after=parse_retry_after(answer.headers.get("Retry-After")),
+                reason=f"HTTP {answer.status_code}",
+                shared=pacer is not None and answer.status_code == 429,
             )
+
+        def attempt() -> httpx.Response:
+            if pacer is None:
+                return self._http.request(method, url, **kwargs)
+            slot = pacer.acquire()
+            try:
+                return self._http.request(method, url, **kwargs)
+            finally:
+                pacer.answered(slot)
 
         try:
             response = retry_loop(
-                lambda: self._http.request(method, url, **kwargs),
+                attempt,
                 judge,
                 policy=self.policy,
                 sleep=self._sleep,
                 clock=self._clock,
+                hold=pacer.hold if pacer is not None else None,
             )
         except httpx.TransportError as exc:
             raise GraphError(action, None, "TransportError", type(exc).__name__) from exc

@@ -18,6 +18,15 @@ GRAPH_HOSTS = frozenset(
     }
 )
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+GLOBAL_LOGIN_HOST = "login.microsoftonline.com"
+_LOGIN_HOSTS = {
+    # A secret or certificate signs in at its cloud's login host: azure.identity.AzureAuthorityHosts' values,
+    # written out because only the composition root loads azure-identity.
+    "graph.microsoft.com": GLOBAL_LOGIN_HOST,
+    "graph.microsoft.us": "login.microsoftonline.us",  # L4 and L5 share the US Government login host
+    "dod-graph.microsoft.us": "login.microsoftonline.us",
+    "microsoftgraph.chinacloudapi.cn": "login.chinacloudapi.cn",
+}
 _PATH = re.compile(
     r"^/(?P<version>v1\.0|beta)/servicePrincipals/(?P<sp>[^/]+)/synchronization/jobs/(?P<job>[^/]+)/bulkUpload/?$",
     re.IGNORECASE,
@@ -66,6 +75,11 @@ class GraphEndpoint:
     def targets_active_directory(self) -> bool:
         """Jobs named ``API2AD...`` provision on-premises AD through the agent."""
         return self.job_id.upper().startswith("API2AD.")
+
+
+def authority_for(graph_host: str) -> str:
+    """The login host whose tokens ``graph_host`` accepts; the global one for any other host (the emulator)."""
+    return _LOGIN_HOSTS.get(graph_host.strip().lower(), GLOBAL_LOGIN_HOST)
 
 
 def parse_bulk_upload_url(url: str, *, allow_loopback: bool = False) -> GraphEndpoint:

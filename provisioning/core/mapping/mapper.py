@@ -21,6 +21,7 @@ from provisioning.core.mapping.profile import (
     template_fields,
 )
 from provisioning.core.mapping.transforms import COERCIONS, compile_transform, to_string
+from provisioning.core.mapping.upn import user_principal_name
 from provisioning.core.read.records import Getter, RecordSource
 
 OMIT: Any = object()
@@ -51,6 +52,7 @@ class UserMapper:
         self._external_id = compile_rule(rules.externalId, "externalId")
         self._user_name = compile_rule(rules.userName, "userName") if rules.userName else None
         self._user_name_required = not profile.updatesOnly
+        self._upn_domain = profile.upnDomain
         assert rules.active is not None  # the model requires it
         self._active = compile_rule(rules.active, "active", "Boolean")
         self._core = [
@@ -89,7 +91,7 @@ class UserMapper:
         if self._user_name is not None:
             user_name = self._user_name(record)
             if user_name is not OMIT:
-                user["userName"] = user_name
+                user["userName"] = user_principal_name(str(user_name), self._upn_domain)
             elif self._user_name_required:
                 raise RowError("userName is empty: Entra needs it to create the user", field="userName")
         active = self._active(record)

@@ -18,6 +18,7 @@ CORE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _NAMESPACE = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%/?#]+$")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 
 
 class _Model(BaseModel):
@@ -40,7 +41,8 @@ class Upper(_Model):
 
 
 class FoldDiacritics(_Model):
-    """Turns "Zoë Ångström-Łukasz" into "Zoe Angstrom-Lukasz" (for user names and mail nicknames)."""
+    """Writes any script in ASCII (anyascii): "Zoë Ångström-Łukasz" becomes "Zoe Angstrom-Lukasz", "Дмитрий"
+    "Dmitriy" and "李小龙" "LiXiaoLong" (for user names and mail nicknames)."""
 
     op: Literal["foldDiacritics"]
 
@@ -82,7 +84,7 @@ class Equals(_Model):
 
 
 class DateFormat(_Model):
-    """Parses a date or date-time and writes it as ISO 8601 in a time zone.
+    """Parses a date or date-time and writes it as ISO 8601 in a time zone, or as AD's generalized time.
 
     Entra's DateTime attributes need a time part and an offset: ``2021-05-01T00:00:00-05:00``.
     """
@@ -91,8 +93,11 @@ class DateFormat(_Model):
     formats: list[str] = Field(default_factory=list)
     """strptime formats tried in order, after ISO 8601 and OData ``/Date(ms)/`` values."""
     timeZone: str = "UTC"
-    """IANA zone of values that carry no offset, and of the output."""
-    output: Literal["dateTime", "date"] = "dateTime"
+    """IANA zone of values that carry no offset, and of the output (generalizedTime is always UTC)."""
+    output: Literal["dateTime", "date", "generalizedTime"] = "dateTime"
+    """dateTime: ``2021-05-01T00:00:00-05:00`` (Entra DateTime attributes); date: ``2021-05-01``;
+    generalizedTime: ``20210501050000.0Z`` in UTC, for an on-premises AD String attribute such as
+    msDS-cloudExtensionAttribute1 that Entra Connect syncs to employeeHireDate."""
 
     @field_validator("timeZone")
     @classmethod
@@ -277,7 +282,18 @@ class Profile(_Model):
     """Records sharing an externalId: reject all of them (default), or keep the first or the last."""
     updatesOnly: bool = False
     """The source only updates existing users, so ``userName`` is not required."""
+    upnDomain: str | None = None
+    """The domain given to a ``userName`` that has none (``EMP1001`` becomes ``EMP1001@contoso.com``): one of the
+    tenant's verified domains. The setting HR_UPN_DOMAIN, when set, takes its place."""
     attributes: UserRules
+
+    @field_validator("upnDomain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        value = (value or "").strip().lstrip("@").lower()
+        if value and not _DOMAIN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a domain name, e.g. contoso.com")
+        return value or None
 
     @model_validator(mode="after")
     def _required_attributes(self) -> Profile:

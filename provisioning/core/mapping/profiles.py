@@ -41,11 +41,18 @@ class BundledProfiles:
     """The workflow's profile source for the CLI: a name in ``mappings/`` or a path; ``extra`` names
     profiles held in memory (tests, benchmarks)."""
 
-    def __init__(self, extra: dict[str, Profile] | None = None) -> None:
+    def __init__(self, extra: dict[str, Profile] | None = None, *, upn_domain: str | None = None) -> None:
         self.extra = extra or {}
+        self.upn_domain = upn_domain
 
     def load(self, name: str) -> Profile:
-        return self.extra[name] if name in self.extra else load_profile(name)
+        return with_upn_domain(self.extra[name] if name in self.extra else load_profile(name), self.upn_domain)
+
+
+def with_upn_domain(profile: Profile, domain: str | None) -> Profile:
+    """The profile with the deployment's domain (HR_UPN_DOMAIN) in place of its own ``upnDomain``; None: as is.
+    Every loader of the doors applies it, so a preview and a run build the same userNames."""
+    return profile.model_copy(update={"upnDomain": domain}) if domain else profile
 
 
 def load_named_profile(name: str, directory: Path = MAPPINGS_DIR) -> Profile:

@@ -7,11 +7,12 @@ so the hot loop never touches a pydantic model.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+from anyascii import anyascii
 
 from provisioning.core.errors import RowError
 from provisioning.core.mapping.profile import (
@@ -33,11 +34,6 @@ _TRUE = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE = frozenset({"false", "no", "n", "0", "f"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _ODATA_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
-# Letters that carry no combining mark in Unicode but still need an ASCII form in user names.
-_UNDECOMPOSABLE = str.maketrans(
-    {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae", "Æ": "AE",
-     "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i", "ħ": "h", "Ħ": "H"}
-)  # fmt: skip
 
 
 def compile_transform(transform: Transform) -> ValueFn:
@@ -64,8 +60,9 @@ def compile_transform(transform: Transform) -> ValueFn:
 
 @lru_cache(maxsize=65536)
 def fold_diacritics(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSABLE))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """ASCII for any script, by anyascii's tables (a well-kept library: a hand-written table missed whole
+    scripts, and Дмитрий became an empty user name)."""
+    return anyascii(text)
 
 
 def _text(value: Scalar) -> str:
@@ -103,17 +100,22 @@ def _equals(transform: Equals) -> ValueFn:
 def _date_format(transform: DateFormat) -> ValueFn:
     zone = ZoneInfo(transform.timeZone)
     formats = tuple(transform.formats)
-    as_date = transform.output == "date"
+    output = transform.output
 
     @lru_cache(maxsize=16384)
     def convert(text: str) -> str:
-        moment = parse_moment(text, formats, zone)
-        if moment is None:
-            tried = ", ".join(("ISO 8601", "/Date(ms)/", *formats))
-            raise RowError(f"{text!r} is not a date (formats tried: {tried})")
-        if as_date:
-            return moment.astimezone(zone).date().isoformat()
-        return iso_datetime(moment.astimezone(zone))
+        try:
+            moment = parse_moment(text, formats, zone)
+            if moment is None:
+                tried = ", ".join(("ISO 8601", "/Date(ms)/", *formats))
+                raise RowError(f"{text!r} is not a date (formats tried: {tried})")
+            if output == "date":
+                return moment.astimezone(zone).date().isoformat()
+            if output == "generalizedTime":
+                return generalized_time(moment)
+            return iso_datetime(moment.astimezone(zone))
+        except OverflowError:  # 0001-01-01 moved to UTC, a huge /Date(ms)/: reject the row, not the whole run
+            raise RowError(f"{text!r} is outside the years 1 to 9999 once converted") from None
 
     return lambda v: convert(_text(v))
 
@@ -146,6 +148,18 @@ def parse_moment(text: str, formats: tuple[str, ...], zone: tzinfo) -> datetime 
 def iso_datetime(moment: datetime) -> str:
     text = moment.isoformat(timespec="seconds")
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def generalized_time(moment: datetime) -> str:
+    """AD's generalized time in UTC, ``yyyyMMddHHmmss.0Z`` (``20210501050000.0Z``), for an AD String attribute.
+
+    Microsoft's "How to synchronize attributes for Lifecycle workflows" gives "yyyyMMddHHmmss.fZ" for a custom
+    import to an on-premises AD string attribute:
+    https://learn.microsoft.com/entra/id-governance/how-to-lifecycle-workflow-sync-attributes
+    Seconds are truncated as in the ISO output, so the tenth (``f``) is always 0.
+    """
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}{utc.month:02d}{utc.day:02d}{utc.hour:02d}{utc.minute:02d}{utc.second:02d}.0Z"
 
 
 # ---- coercion to the declared type --------------------------------------------------------------------

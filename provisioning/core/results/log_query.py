@@ -20,6 +20,10 @@ Filter syntax, as Microsoft's List provisioningObjectSummary reference documents
 ``$top``: the provisioning reference lists ``$top`` without a maximum; its sibling sign-in log reference documents
 1,000 as the maximum page size, and that is the bound used here (the emulator serves at most 1,000 too).
 
+Incremental polling: reads of the provisioning logs are throttled (about 5 requests per 10 seconds per app per
+tenant, Microsoft Graph's throttling limits for identity and access reports), so each poll asks only for entries a
+little older than the newest one already listed (:class:`LogCursor`), not every page since the run began.
+
 Logs lag: an entry appears typically 5-10 minutes after the upload was accepted (longer on a quiet job), so
 :func:`poll_delays` starts gently and keeps polling for half an hour by default.
 """
@@ -27,12 +31,63 @@ Logs lag: an entry appears typically 5-10 minutes after the upload was accepted 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 STATUSES = ("success", "failure", "skipped", "warning")
 MAX_TOP = 1000
 DEFAULT_TOP = 500
 STATUS_PROPERTY = "provisioningStatusInfo/status"
+
+
+REREAD_SECONDS = 120
+"""Each poll lists again the last two minutes before the newest entry it has seen, skipping the entries it knows:
+an entry that becomes visible a little after newer ones (the log is written by many workers) is not lost."""
+
+
+@dataclass(frozen=True)
+class LogCursor:
+    """Where the next poll of a run's logs starts: the newest activity listed so far, and the ids of the entries
+    listed within ``REREAD_SECONDS`` of it (the next poll lists them again and must count them once)."""
+
+    newest: str
+    recent: tuple[tuple[str, str], ...]
+    """(entry id, activityDateTime as ISO UTC) of the entries listed within the re-read window."""
+
+    @classmethod
+    def of(cls, listed: Mapping[str, datetime]) -> LogCursor:
+        """From entry id -> activity time of what has been listed."""
+        newest = max(listed.values())
+        floor = newest - timedelta(seconds=REREAD_SECONDS)
+        recent = tuple(sorted((i, _iso(t)) for i, t in listed.items() if t >= floor))
+        return cls(newest=_iso(newest), recent=recent)
+
+    def recent_times(self) -> dict[str, datetime]:
+        return {entry_id: datetime.fromisoformat(when) for entry_id, when in self.recent}
+
+    def since(self, start: datetime) -> datetime:
+        """The ``since`` of the next poll: never before the run's ``start``."""
+        return max(start, datetime.fromisoformat(self.newest) - timedelta(seconds=REREAD_SECONDS))
+
+    def as_json(self) -> dict[str, Any]:
+        return {"newest": self.newest, "recent": [list(pair) for pair in self.recent]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> LogCursor | None:
+        if not isinstance(data, Mapping) or not isinstance(data.get("newest"), str):
+            return None
+        try:
+            datetime.fromisoformat(data["newest"])
+            recent = tuple((str(i), str(w)) for i, w in data.get("recent") or [] if datetime.fromisoformat(str(w)))
+        except (TypeError, ValueError):
+            return None  # a damaged cursor: the next poll reads from the run's start, which is only slower
+        return cls(newest=data["newest"], recent=recent)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
 
 
 def odata_string(value: str) -> str:

@@ -8,15 +8,22 @@ entry (not an object, or without ``sourceIdentity.id``).
 
 One record, several entries. The service can write more than one entry per record in a window: a create, then
 an update that sets the manager; a failed create, then a retry. The record's outcome is its **latest** entry:
-the greatest ``activityDateTime`` (parsed, with or without fractional seconds and ``Z``); entries of the same
-instant are ordered as they were fed, the one fed last being the latest. So:
+the greatest ``activityDateTime`` (parsed, with or without fractional seconds and ``Z``). The service writes
+whole seconds and lists entries **newest first** (List provisioningObjectSummary; the real page in the fixtures),
+so within one second the listing decides: of one listing (one poll, page after page), the entry listed first is
+the latest; an entry first seen in a later listing is newer than those of earlier listings. So:
 
-- a create that failed, then a retry that succeeded: **success** (the failure is superseded; ``entries`` shows
-  there was more than one, and the failure's code is not reported, the record being fine now);
-- a successful create, then a warning ``UnableToResolveReferenceAttributeValue`` (the manager could not be
-  resolved): **warning**, with that error code and its reason kept on the outcome, so the missing manager shows;
+- a create that failed, then a retry that succeeded, even in the same second: **success** (the failure is
+  superseded; ``entries`` shows there was more than one, and the failure's code is not reported);
 - an entry without a readable ``activityDateTime`` ranks before every dated one (and is ignored when ``since``
   is given, as it cannot be placed inside the window).
+
+Unresolved references. A manager the service cannot resolve yet does not fail the user: the create or update
+**succeeds**, and its ``provisioningSteps`` hold a skipped step whose details carry
+``SkipReason: UnableToResolveReferenceAttributeValue`` (the real log page in the fixtures). A later entry whose
+``modifiedProperties`` set that attribute resolves it. An outcome keeps what is still unresolved
+(``unresolved``: attribute -> referenced externalId), and :class:`RunResults` counts those records, so a run
+reports "provisioned, manager not resolved" instead of a clean success.
 
 ``action`` and ``status`` are normalised to ``create|update|delete|disable|stagedDelete|other`` and
 ``success|failure|skipped|warning``; a status the service adds later (its ``unknownFutureValue``) or a missing
@@ -36,14 +43,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from provisioning.core.results.log_query import LogCursor
+
 ACTIONS = ("create", "update", "delete", "disable", "stagedDelete", "other")
 STATUSES = ("success", "failure", "skipped", "warning")
 UNKNOWN_STATUS = "unknown"
 LOG_LAG = "logs lag 5-10 minutes"
+UNRESOLVED_REFERENCE = "UnableToResolveReferenceAttributeValue"
 
 _ACTION_NAMES = {name.lower(): name for name in ACTIONS}
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 _PROBLEM_ORDER = {"failure": 0, "warning": 1, UNKNOWN_STATUS: 2, "skipped": 3, "success": 4}
+_UNRESOLVED_RANK = 1.5  # after warnings, before the clean rows: provisioned, but the manager is missing
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,12 @@ class RecordOutcome:
     """targetIdentity.details.UserPrincipalName (the latest entry that has one)."""
     changes: list[str]
     """modifiedProperties display names across its entries, oldest entry first, each once."""
+    unresolved: dict[str, str] = field(default_factory=dict)
+    """Reference attributes (``manager``) still unresolved after its entries: attribute -> referenced id."""
+
+    @property
+    def manager_unresolved(self) -> bool:
+        return bool(self.unresolved) and self.status == "success"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +100,7 @@ class RecordOutcome:
             "targetId": self.target_id,
             "userPrincipalName": self.user_principal_name,
             "changes": list(self.changes),
+            "unresolved": dict(self.unresolved),
         }
 
 
@@ -102,6 +120,8 @@ class RunResults:
     """Entries older than ``since``, or undated while ``since`` is given (ignored)."""
     duplicates: int = 0
     """Entries fed again (same entry id), e.g. by a later poll over the same window (counted once)."""
+    cursor: LogCursor | None = None
+    """Where the next poll of the logs starts (incremental polling); None: from the run's start."""
 
     @property
     def sent(self) -> int:
@@ -115,6 +135,10 @@ class RunResults:
     def failed(self) -> list[str]:
         """externalIds whose latest status is failure, in the order they were sent."""
         return [external_id for external_id, o in self.outcomes.items() if o.status == "failure"]
+
+    def manager_unresolved(self) -> list[str]:
+        """externalIds provisioned with a reference (the manager) not resolved yet, in the order sent."""
+        return [external_id for external_id, o in self.outcomes.items() if o.manager_unresolved]
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunResults:
@@ -131,6 +155,7 @@ class RunResults:
                 target_id=value.get("targetId"),
                 user_principal_name=value.get("userPrincipalName"),
                 changes=list(value.get("changes") or []),
+                unresolved={str(k): str(v) for k, v in (value.get("unresolved") or {}).items()},
             )
             for key, value in (data.get("outcomes") or {}).items()
         }
@@ -141,6 +166,7 @@ class RunResults:
             unrelated=int(data.get("unrelated") or 0),
             before_since=int(data.get("beforeSince") or 0),
             duplicates=int(data.get("duplicates") or 0),
+            cursor=LogCursor.from_json(data.get("cursor")),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -150,32 +176,14 @@ class RunResults:
             "withEntries": len(self.outcomes),
             "pending": list(self.pending),
             "failed": self.failed(),
+            "managerUnresolved": self.manager_unresolved(),
             "counts": {action: dict(statuses) for action, statuses in self.counts.items()},
             "unrelated": self.unrelated,
             "beforeSince": self.before_since,
             "duplicates": self.duplicates,
+            "cursor": self.cursor.as_json() if self.cursor else None,
             "outcomes": {external_id: outcome.as_json() for external_id, outcome in self.outcomes.items()},
         }
-
-
-def merge_results(previous: RunResults, fresh: RunResults) -> RunResults:
-    """What a new look at the logs adds to what was recorded: a known outcome is never replaced by
-    "pending" (the entries may have aged out of the logs, or the look went to another directory), and
-    of two outcomes for one record the later one wins."""
-    outcomes = dict(previous.outcomes)
-    for external_id, outcome in fresh.outcomes.items():
-        known = outcomes.get(external_id)
-        if known is None or (outcome.activity or "") >= (known.activity or ""):
-            outcomes[external_id] = outcome
-    pending = [i for i in dict.fromkeys([*previous.pending, *fresh.pending]) if i not in outcomes]
-    return RunResults(
-        outcomes=outcomes,
-        pending=pending,
-        counts=_counts(outcomes.values()),
-        unrelated=fresh.unrelated,
-        before_since=fresh.before_since,
-        duplicates=fresh.duplicates,
-    )
 
 
 def parse_log_time(value: Any) -> datetime | None:
@@ -267,12 +275,35 @@ def _dedup_key(entry: Mapping[str, Any]) -> tuple[Any, ...] | None:
     )
 
 
+def _unresolved_steps(entry: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(attribute, referenced id) of each skipped reference in ``provisioningSteps``. The real log page shows
+    the step as ``{"details": {"<id>": "manager Add", "PropertyName": "manager",
+    "SkipReason": "UnableToResolveReferenceAttributeValue"}}``."""
+    steps = entry.get("provisioningSteps")
+    if not isinstance(steps, list):
+        return ()
+    found: list[tuple[str, str]] = []
+    for step in steps:
+        details = _get(step, "details")
+        if not isinstance(details, Mapping) or details.get("SkipReason") != UNRESOLVED_REFERENCE:
+            continue
+        attribute = _text(details.get("PropertyName")) or "manager"
+        reference = next(
+            (str(k) for k, v in details.items() if isinstance(v, str) and v.startswith(f"{attribute} ")), ""
+        )
+        found.append((attribute, reference))
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class _Entry:
     """The parts of one log entry that results need, kept instead of the whole (large) entry."""
 
     when: datetime
-    seq: int
+    listing: int
+    """Which poll listed it: a later listing's new entry is newer than an earlier one's of the same second."""
+    position: int
+    """Its place in that listing, which is newest first."""
     activity: str
     action: str
     status: str
@@ -281,10 +312,34 @@ class _Entry:
     target_id: str | None
     user_principal_name: str | None
     changes: tuple[str, ...]
+    unresolved: tuple[tuple[str, str], ...] = ()
+    resolves: tuple[str, ...] = ()
+    """Attributes this entry set (its modifiedProperties): a reference among them is resolved."""
+    count: int = 1
+    """Entries it stands for: more than one for the summary of earlier polls."""
 
     @property
-    def order(self) -> tuple[datetime, int]:
-        return (self.when, self.seq)
+    def order(self) -> tuple[datetime, int, int]:
+        return (self.when, self.listing, -self.position)
+
+
+def _from_outcome(outcome: RecordOutcome) -> _Entry:
+    """An earlier poll's outcome, standing in for the entries it summed up (listing 0: older than any new one)."""
+    return _Entry(
+        when=parse_log_time(outcome.activity) or _OLDEST,
+        listing=0,
+        position=0,
+        activity=outcome.activity,
+        action=outcome.action,
+        status=outcome.status,
+        error_code=outcome.error_code,
+        reason=outcome.reason,
+        target_id=outcome.target_id,
+        user_principal_name=outcome.user_principal_name,
+        changes=tuple(outcome.changes),
+        unresolved=tuple(outcome.unresolved.items()),
+        count=outcome.entries,
+    )
 
 
 @dataclass
@@ -298,18 +353,41 @@ class LogCollector:
     ``sent_external_ids``: the externalIds the run uploaded (duplicates are taken once, order kept).
     ``since``: the run's start (aware datetime, or an ISO string with Z or an offset); entries older than it are
     ignored. Feeding the same entry twice (same ``id``, e.g. two polls over an overlapping window) counts it once.
+    ``previous``: what earlier polls found (a run record's results): its outcomes are the starting point and
+    its cursor's entries are known, so one poll reads only what is new since the last.
+
+    Pages fed with :meth:`add` belong to one listing (newest first) until :meth:`next_listing` starts another.
     """
 
-    def __init__(self, sent_external_ids: Iterable[str], *, since: str | datetime | None = None) -> None:
+    def __init__(
+        self,
+        sent_external_ids: Iterable[str],
+        *,
+        since: str | datetime | None = None,
+        previous: RunResults | None = None,
+    ) -> None:
         self.since = _since(since)
         self._records: dict[str, _Record] = {}
         for external_id in sent_external_ids:
             self._records.setdefault(str(external_id), _Record())
         self._seen: set[tuple[Any, ...]] = set()
-        self._seq = 0
-        self.unrelated = 0
-        self.before_since = 0
+        self._listing = 1
+        self._position = 0
+        self.unrelated = previous.unrelated if previous else 0
+        self.before_since = previous.before_since if previous else 0
         self.duplicates = 0
+        self._cursor = previous.cursor if previous and previous.cursor else None
+        self._recent: dict[str, datetime] = dict(self._cursor.recent_times()) if self._cursor else {}
+        self._seen.update(("id", entry_id) for entry_id in self._recent)
+        if previous:
+            for external_id, outcome in previous.outcomes.items():
+                record = self._records.setdefault(external_id, _Record())
+                record.entries.append(_from_outcome(outcome))
+
+    def next_listing(self) -> None:
+        """The pages fed from now on are a new listing (a later poll)."""
+        self._listing += 1
+        self._position = 0
 
     def add(self, entries: Iterable[Mapping[str, Any]]) -> None:
         """Take one page (or any batch) of log entries."""
@@ -327,6 +405,9 @@ class LogCollector:
                 return
             self._seen.add(key)
         when = parse_log_time(entry.get("activityDateTime"))
+        entry_id = _text(entry.get("id"))
+        if when is not None and entry_id:
+            self._recent[entry_id] = when
         if self.since is not None and (when is None or when < self.since):
             self.before_since += 1
             return
@@ -336,11 +417,13 @@ class LogCollector:
             self.unrelated += 1
             return
         status, code, reason = _status_and_error(entry)
-        self._seq += 1
+        self._position += 1
+        changes = _changes(entry)
         record.entries.append(
             _Entry(
                 when=when or _OLDEST,
-                seq=self._seq,
+                listing=self._listing,
+                position=self._position,
                 activity=_text(entry.get("activityDateTime")) or "",
                 action=_action(entry),
                 status=status,
@@ -348,9 +431,17 @@ class LogCollector:
                 reason=reason,
                 target_id=_text(_get(entry, "targetIdentity", "id")),
                 user_principal_name=_text(_get(entry, "targetIdentity", "details", "UserPrincipalName")),
-                changes=_changes(entry),
+                changes=changes,
+                unresolved=_unresolved_steps(entry),
+                resolves=changes,
             )
         )
+
+    def cursor(self) -> LogCursor | None:
+        """Where the next poll starts: a little before the newest entry listed so far (see LogCursor)."""
+        if not self._recent:
+            return self._cursor
+        return LogCursor.of(self._recent)
 
     def results(self) -> RunResults:
         """The summary so far (a snapshot: feeding more entries later does not change it)."""
@@ -368,6 +459,7 @@ class LogCollector:
             unrelated=self.unrelated,
             before_since=self.before_since,
             duplicates=self.duplicates,
+            cursor=self.cursor(),
         )
 
 
@@ -394,8 +486,12 @@ def _outcome(external_id: str, entries: list[_Entry]) -> RecordOutcome:
     """entries: oldest first; the last one is the latest."""
     latest = entries[-1]
     changes: dict[str, None] = {}
+    unresolved: dict[str, str] = {}
     for entry in entries:
         changes.update(dict.fromkeys(entry.changes))
+        for attribute in entry.resolves:
+            unresolved.pop(attribute, None)
+        unresolved.update(entry.unresolved)
     return RecordOutcome(
         external_id=external_id,
         action=latest.action,
@@ -403,10 +499,11 @@ def _outcome(external_id: str, entries: list[_Entry]) -> RecordOutcome:
         error_code=latest.error_code,
         reason=latest.reason,
         activity=latest.activity,
-        entries=len(entries),
+        entries=sum(e.count for e in entries),
         target_id=next((e.target_id for e in reversed(entries) if e.target_id), None),
         user_principal_name=next((e.user_principal_name for e in reversed(entries) if e.user_principal_name), None),
         changes=list(changes),
+        unresolved=unresolved,
     )
 
 
@@ -438,6 +535,10 @@ def summarise_everyone(entries: Iterable[Mapping[str, Any]], *, since: str | dat
     return summarise(entries, list(ids), since=since)
 
 
+def _problem_rank(outcome: RecordOutcome) -> float:
+    return _UNRESOLVED_RANK if outcome.manager_unresolved else _PROBLEM_ORDER.get(outcome.status, 2)
+
+
 def describe_results(results: RunResults, *, limit: int = 200) -> list[str]:
     """Lines for a person: a headline, counts by action and status, then a per-worker table (problems first,
     at most ``limit`` rows) and the pending externalIds. Never says done while a record is pending."""
@@ -456,6 +557,12 @@ def describe_results(results: RunResults, *, limit: int = 200) -> list[str]:
     for action, by_status in results.counts.items():
         parts = ", ".join(f"{count} {status}" for status, count in by_status.items())
         lines.append(f"  {action}: {parts}")
+    unresolved = results.manager_unresolved()
+    if unresolved:
+        lines.append(
+            f"  {len(unresolved)} provisioned, manager not resolved ({UNRESOLVED_REFERENCE}): the manager is not "
+            "in the job yet; Entra sets it when the worker is sent again after the manager"
+        )
     ignored = []
     if results.unrelated:
         ignored.append(f"{_entries(results.unrelated)} for records not sent in this run")
@@ -464,13 +571,15 @@ def describe_results(results: RunResults, *, limit: int = 200) -> list[str]:
     if ignored:
         lines.append(f"  ignored: {', '.join(ignored)}")
 
-    rows = sorted(results.outcomes.values(), key=lambda o: _PROBLEM_ORDER.get(o.status, 2))  # stable: sent order
+    rows = sorted(results.outcomes.values(), key=_problem_rank)  # stable: sent order
     shown = rows[: max(limit, 0)]
     if shown:
         width = max(len("externalId"), *(len(o.external_id) for o in shown))
         lines.append(f"  {'externalId':<{width}}  {'action':<12}  {'status':<8}  error")
         for o in shown:
             error = ": ".join(part for part in (o.error_code, _one_line(o.reason)) if part)
+            if o.manager_unresolved:
+                error = "; ".join(f"{name} {ref or '?'} not resolved" for name, ref in o.unresolved.items())
             lines.append(f"  {o.external_id:<{width}}  {o.action:<12}  {o.status:<8}  {error}".rstrip())
     if len(rows) > len(shown):
         lines.append(f"  ... and {len(rows) - len(shown)} more records with entries (see the JSON results)")

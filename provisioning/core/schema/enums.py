@@ -1,8 +1,11 @@
-"""The enum values a provisioning job's schema may carry, and a check that names every bad one.
+"""The enum values a provisioning job's schema may carry, and checks that name every bad one.
 
-Values are compared exactly as Microsoft Graph documents them ("Always", not "always"). Microsoft's
-own sample script wrote ``flowType: "Add"`` (a value of the object mapping's ``flowTypes``, not of an
-attribute mapping's ``flowType``), which the service rejects: we check before every PUT.
+Values are checked exactly as Microsoft Graph documents them ("Always", not "always"), but only in
+what the sync writes: Microsoft's own sample script wrote ``flowType: "Add"`` (a value of the object
+mapping's ``flowTypes``, not of an attribute mapping's ``flowType``), which the service rejects. What
+the job's schema already holds is never judged: Graph returns values outside these lists (Microsoft's
+update example writes ``"type": "string"``, and Graph enums may gain members), and the schema is PUT
+back whole, so the sync must carry them through untouched.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ OBJECT_FLOW_TYPES = ("None", "Add", "Update", "Delete")
 
 
 def schema_enum_errors(schema: dict[str, Any]) -> list[str]:
-    """One message per invalid enum value, each with its JSON path; [] when all are valid.
+    """One message per value outside the documented lists, each with its JSON path; [] when none is.
 
+    A report on a whole schema: the sync does not refuse a schema for what it already carries.
     Missing or null values are not errors (Graph applies its defaults); parts of the schema that are
     not shaped as expected are skipped here, as finding the API source reports those.
     """
@@ -28,19 +32,31 @@ def schema_enum_errors(schema: dict[str, Any]) -> list[str]:
     for d, directory in _items(schema, "directories"):
         for o, obj in _items(directory, "objects"):
             for a, attribute in _items(obj, "attributes"):
-                where = f"directories[{d}].objects[{o}].attributes[{a}]"
-                _check(errors, attribute.get("type"), ATTRIBUTE_TYPES, f"{where}.type")
-                _check(errors, attribute.get("mutability"), MUTABILITIES, f"{where}.mutability")
+                errors += definition_enum_errors(attribute, f"directories[{d}].objects[{o}].attributes[{a}]")
     for r, rule in _items(schema, "synchronizationRules"):
         for m, object_mapping in _items(rule, "objectMappings"):
             where = f"synchronizationRules[{r}].objectMappings[{m}]"
             _check_flags(errors, object_mapping.get("flowTypes"), f"{where}.flowTypes")
             for a, mapping in _items(object_mapping, "attributeMappings"):
-                mapping_where = f"{where}.attributeMappings[{a}]"
-                _check(errors, mapping.get("flowType"), FLOW_TYPES, f"{mapping_where}.flowType")
-                _check(errors, mapping.get("flowBehavior"), FLOW_BEHAVIORS, f"{mapping_where}.flowBehavior")
-                if isinstance(mapping.get("source"), dict):
-                    _check_source(errors, mapping["source"], f"{mapping_where}.source")
+                errors += mapping_enum_errors(mapping, f"{where}.attributeMappings[{a}]")
+    return errors
+
+
+def definition_enum_errors(attribute: dict[str, Any], where: str) -> list[str]:
+    """The bad enum values of one attributeDefinition found at ``where``."""
+    errors: list[str] = []
+    _check(errors, attribute.get("type"), ATTRIBUTE_TYPES, f"{where}.type")
+    _check(errors, attribute.get("mutability"), MUTABILITIES, f"{where}.mutability")
+    return errors
+
+
+def mapping_enum_errors(mapping: dict[str, Any], where: str) -> list[str]:
+    """The bad enum values of one attributeMapping found at ``where``, its source's included."""
+    errors: list[str] = []
+    _check(errors, mapping.get("flowType"), FLOW_TYPES, f"{where}.flowType")
+    _check(errors, mapping.get("flowBehavior"), FLOW_BEHAVIORS, f"{where}.flowBehavior")
+    if isinstance(mapping.get("source"), dict):
+        _check_source(errors, mapping["source"], f"{where}.source")
     return errors
 
 

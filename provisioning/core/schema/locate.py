@@ -65,12 +65,15 @@ def locate_user_flow(schema: Any) -> UserFlow:
     object_mapping = rule["objectMappings"][m]
     source_directory, source_object = rule["sourceDirectoryName"], str(object_mapping.get("sourceObjectName") or "")
     d = _find_named(directories, source_directory, "directory", f"rule {_rule_name(r, rule)!r}", "the job schema")
+    # A directory Graph has not discovered may come without objects: that is the missing object below.
+    no_objects = directories[d].get("objects") is None
     o = _find_named(
-        _list(directories[d], "objects", f"directory {source_directory!r}"),
+        [] if no_objects else _list(directories[d], "objects", f"directory {source_directory!r}"),
         source_object,
         "object",
         f"the object mapping {object_mapping.get('name') or m!r} of rule {_rule_name(r, rule)!r}",
         f"directory {source_directory!r}",
+        if_none=_discover_advice(directories[d]),
     )
     _list(directories[d]["objects"][o], "attributes", f"object {source_object!r} of directory {source_directory!r}")
     _list(object_mapping, "attributeMappings", f"the object mapping of rule {_rule_name(r, rule)!r}")
@@ -140,16 +143,32 @@ def _named(items: Any, name: Any) -> dict[str, Any] | None:
     return next((i for i in items if isinstance(i, dict) and str(i.get("name", "")).lower() == name.lower()), None)
 
 
-def _find_named(items: list[Any], name: str, what: str, wanted_by: str, where: str) -> int:
-    """The index of the one item named ``name`` (case-insensitively), or an error that lists the names."""
+def _find_named(items: list[Any], name: str, what: str, wanted_by: str, where: str, *, if_none: str = "") -> int:
+    """The index of the one item named ``name`` (case-insensitively), or an error that lists the names
+    and, when no item has the name, says what to do (``if_none``)."""
     matches = [i for i, item in enumerate(items) if _named([item], name) is not None]
     if len(matches) == 1:
         return matches[0]
     names = ", ".join(repr(item.get("name")) for item in items if isinstance(item, dict)) or "none"
     problem = "no" if not matches else "more than one"
+    advice = f". {if_none}" if if_none and not matches else ""
     raise SchemaSyncError(
         f"cannot find the API source in the job schema: {wanted_by} reads from {what} {name!r}, "
-        f"but {where} has {problem} {what} of that name ({what} names: {names})"
+        f"but {where} has {problem} {what} of that name ({what} names: {names}){advice}"
+    )
+
+
+def _discover_advice(directory: dict[str, Any]) -> str:
+    """What to do when the source directory lacks the object its rule reads: have Graph discover it."""
+    directory_id = directory.get("id") or "{directoryId}"
+    # Microsoft Graph "directoryDefinition: discover" (v1.0):
+    # https://learn.microsoft.com/en-us/graph/api/synchronization-directorydefinition-discover
+    return (
+        "Graph may not have discovered the API source's objects yet: ask an admin to discover them with "
+        f"POST /servicePrincipals/{{id}}/synchronization/jobs/{{jobId}}/schema/directories/{directory_id}/discover "
+        "(Microsoft Graph directoryDefinition: discover; it needs Application.ReadWrite.OwnedBy or "
+        "Directory.ReadWrite.All), check that the job's schema then has the object the rule reads, and run the "
+        "schema sync again"
     )
 
 

@@ -3,7 +3,8 @@
 Pure: it takes the schema from ``GET .../jobs/{job}/schema`` and a Profile, and returns the changes
 and the whole schema to ``PUT`` back (the service replaces the schema as a whole). Nothing the admin
 configured is overwritten unless asked, and a plan made on its own output changes nothing, so running
-the sync twice is harmless.
+the sync twice is harmless. What the schema already holds goes back exactly as it came, values and
+properties this project does not know included; only what the sync writes is checked.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from provisioning.core.mapping.profile import Profile
-from provisioning.core.schema.enums import schema_enum_errors
+from provisioning.core.schema.enums import definition_enum_errors, mapping_enum_errors, schema_enum_errors
 from provisioning.core.schema.locate import (
     TARGET_OBJECT,
     SchemaSyncError,
@@ -104,11 +105,10 @@ def plan_schema_sync(
     for extension in profile.attributes.extensions:
         for name, attribute in extension.attributes.items():
             planner.ensure_extension(f"{extension.namespace}:{name}", attribute.type, attribute.target)
-    errors = schema_enum_errors(planner.schema)
+    errors = planner.written_enum_errors()
     if errors:  # defensive: the service rejects the whole PUT for one bad value
-        origin = "the job's schema already carries" if schema_enum_errors(schema) else "the planned schema carries"
         listed = "; ".join(errors)
-        raise SchemaSyncError(f"{origin} invalid enum values, which the service rejects on PUT: {listed}")
+        raise SchemaSyncError(f"the sync would write invalid enum values, which the service rejects on PUT: {listed}")
     return SchemaPlan(planner.changes, planner.schema, kind, flow.source_directory, flow.source_object, flow.rule_id)
 
 
@@ -128,6 +128,8 @@ class _Planner:
         # one name or one target (with --overwrite they would replace each other on every run).
         self._sources: set[str] = set()
         self._targets: dict[str, str] = {}
+        self._written: list[dict[str, Any]] = []
+        """The definitions and mappings this plan wrote: the only ones it checks."""
 
     def check_standard(self, profile: Profile, kind: Literal["entra", "ad"]) -> None:
         """Reports standard attributes the source lacks (never adds them) and ensures the ``active`` mapping."""
@@ -165,12 +167,12 @@ class _Planner:
         """Adds the definition when missing; False when a type conflict leaves the attribute alone."""
         index = next((i for i, a in enumerate(self.attributes) if _name_of(a) == name.lower()), None)
         if index is None:
-            self.attributes.append(_definition(name, kind))
+            self.attributes.append(self._wrote(_definition(name, kind)))
             self._record("add-attribute", name, None, f"adds {name} ({kind}) to the source object", value=kind)
             return True
         existing = self.attributes[index]
         current = existing.get("type") or "String"  # Graph's default type
-        if current == kind:
+        if str(current).lower() == kind.lower():  # Microsoft's own examples write "string"
             return True
         if not self.overwrite:
             detail = (
@@ -179,7 +181,7 @@ class _Planner:
             )
             self._record("conflict", name, None, detail, value=kind, previous=current)
             return False
-        self.attributes[index] = _definition(existing["name"], kind)
+        self.attributes[index] = self._wrote(_definition(existing["name"], kind))
         detail = f"redefines {name} as {kind} (was {current})"
         self._record("replace-attribute", name, None, detail, value=kind, previous=current)
         return True
@@ -196,7 +198,7 @@ class _Planner:
         if any(_source_key(self.mappings[i].get("source")) == _source_key(source) for i in current):
             return
         if not current:
-            self.mappings.append(_mapping(target, source))
+            self.mappings.append(self._wrote(_mapping(target, source)))
             warning = self._target_warning(target)
             self._record("add-mapping", name, target, f"maps {shown} to {target}", value=shown, warning=warning)
             return
@@ -206,7 +208,7 @@ class _Planner:
             detail = f"{target} is already mapped from {previous}; not overwritten (use --overwrite)"
             self._record("conflict", name, target, detail, value=shown, previous=previous)
             return
-        replacement = _mapping(target, source)
+        replacement = self._wrote(_mapping(target, source))
         # Keep the matching priority: replacing where a value comes from must not change how users are matched.
         replacement["matchingPriority"] = old.get("matchingPriority", 0)
         self.mappings[current[0]] = replacement
@@ -214,6 +216,28 @@ class _Planner:
             del self.mappings[duplicate]
         detail = f"maps {shown} to {target} instead of {previous}"
         self._record("replace-mapping", name, target, detail, value=shown, previous=previous)
+
+    def written_enum_errors(self) -> list[str]:
+        """The bad enum values of what this plan wrote, with their paths in the schema to PUT."""
+        d, o = self.flow.source_path
+        r, m = self.flow.rule_index, self.flow.mapping_index
+        attributes_at = f"directories[{d}].objects[{o}].attributes"
+        mappings_at = f"synchronizationRules[{r}].objectMappings[{m}].attributeMappings"
+        errors: list[str] = []
+        for i, definition in enumerate(self.attributes):
+            if self._is_written(definition):
+                errors += definition_enum_errors(definition, f"{attributes_at}[{i}]")
+        for i, written in enumerate(self.mappings):
+            if self._is_written(written):
+                errors += mapping_enum_errors(written, f"{mappings_at}[{i}]")
+        return errors
+
+    def _wrote(self, item: dict[str, Any]) -> dict[str, Any]:
+        self._written.append(item)
+        return item
+
+    def _is_written(self, item: Any) -> bool:
+        return any(item is written for written in self._written)
 
     def _target_warning(self, target: str) -> str | None:
         known = self.flow.target_attributes
@@ -275,7 +299,7 @@ def _source_key(source: Any) -> str:
     """A comparable form of a mapping source: ``[name]`` for an attribute, else its expression sans spaces."""
     if not isinstance(source, dict):
         return ""
-    if (source.get("type") or "Attribute") == "Attribute":
+    if _is_attribute(source):
         name = source.get("name") or str(source.get("expression") or "").strip("[]")
         return f"[{name}]".lower()
     return "".join(str(source.get("expression") or source.get("name") or "").split()).lower()
@@ -286,7 +310,12 @@ def _describe_source(source: Any) -> str:
         return "nothing"
     if source.get("expression"):
         return str(source["expression"])
-    return f"[{source.get('name')}]" if (source.get("type") or "Attribute") == "Attribute" else str(source.get("name"))
+    return f"[{source.get('name')}]" if _is_attribute(source) else str(source.get("name"))
+
+
+def _is_attribute(source: dict[str, Any]) -> bool:
+    """Attribute is the documented default type; the case of a type Graph returned is not ours to judge."""
+    return str(source.get("type") or "Attribute").lower() == "attribute"
 
 
 def _name_of(definition: Any) -> str:

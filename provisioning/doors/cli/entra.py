@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from provisioning.core.errors import ProvisioningError
-from provisioning.core.mapping.profiles import BundledProfiles, load_profile
+from provisioning.core.mapping.profiles import BundledProfiles, load_profile, with_upn_domain
 from provisioning.core.plan.reports import describe_summary
 from provisioning.doors.cli.progress import Progress
 from provisioning.engine.sources import source_from_args
@@ -144,7 +144,9 @@ def _graph(args: argparse.Namespace, settings: Settings, record: RunRecord | Non
         print(f"no ENTRA_BULK_UPLOAD_URL set: using the embedded Graph emulator at {emulator.base_url}")
         endpoint = parse_bulk_upload_url(emulator.bulk_upload_url(), allow_loopback=True)
         policy = RetryPolicy(max_attempts=settings.entra_max_attempts)
-        with GraphClient(endpoint, EmulatorCredential(), rate=settings.rate, policy=policy, embedded=True) as client:
+        with GraphClient(
+            endpoint, EmulatorCredential(), rate=settings.rate, log_rate=settings.log_rate, policy=policy, embedded=True
+        ) as client:
             yield client
 
 
@@ -168,7 +170,8 @@ def _workflow(args: argparse.Namespace, settings: Settings, client: GraphClient,
     return Workflow(
         state,
         graph=lambda: client,
-        profiles=BundledProfiles(),  # --mapping: a name in mappings/ or a path, for approve and retry too
+        # --mapping: a name in mappings/ or a path, for approve and retry too
+        profiles=BundledProfiles(upn_domain=settings.hr_upn_domain),
         sender=sender,
         config=config,
         echo=print,
@@ -183,7 +186,7 @@ def _run(args: argparse.Namespace) -> int:
     from provisioning.engine.workflow import StartRequest
 
     settings = load_settings()
-    profile = load_profile(args.mapping)
+    profile = with_upn_domain(load_profile(args.mapping), settings.hr_upn_domain)
     source = source_from_args(args, profile)
     with _graph(args, settings) as client, _state_for(settings, client) as state:
         workflow = _workflow(args, settings, client, state)
@@ -299,7 +302,7 @@ def _schema_sync(args: argparse.Namespace) -> int:
     from provisioning.core.schema.sync import plan_schema_sync
 
     settings = load_settings()
-    profile = load_profile(args.mapping)
+    profile = with_upn_domain(load_profile(args.mapping), settings.hr_upn_domain)
     with _graph(args, settings) as client:
         plan = plan_schema_sync(
             client.get_schema(),

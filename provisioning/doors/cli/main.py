@@ -12,7 +12,7 @@ import orjson
 
 from provisioning.core.errors import ProfileError, ProvisioningError, SourceError
 from provisioning.core.mapping.automap import suggest_profile
-from provisioning.core.mapping.profiles import load_profile
+from provisioning.core.mapping.profiles import load_profile, with_upn_domain
 from provisioning.core.plan.bulk import MAX_OPERATIONS
 from provisioning.core.plan.pipeline import Plan, Reject, plan_run
 from provisioning.core.plan.reports import RejectsCsv, describe_reject, describe_summary
@@ -98,7 +98,9 @@ def _automap(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace, on_reject: RejectsCsv | None = None) -> tuple[Plan, list[Reject]]:
-    profile = load_profile(args.mapping)
+    from provisioning.settings import load_settings
+
+    profile = with_upn_domain(load_profile(args.mapping), load_settings().hr_upn_domain)
     source = source_from_args(args, profile)
     listed: list[Reject] = []
 

@@ -1,0 +1,58 @@
+"""userName as Entra will use it: a userPrincipalName, with the tenant's domain when the source has none.
+
+Entra maps ``userName`` to ``userPrincipalName`` (the default attribute mapping of API-driven provisioning), and
+refuses a create whose UPN breaks its username policy ("Password policies and account restrictions in Microsoft
+Entra ID", UserPrincipalName policies): only ``A-Z a-z 0-9 ' . - _ ! # ^ ~`` before the ``@``, no period right
+before it, at most 64 characters before it, 48 after it and 113 in all. The provisioning logs then report
+``AzureActiveDirectoryInvalidUserPrincipalName`` ("Troubleshoot inbound provisioning API issues"). Checking here
+turns that into a rejected record that names the value and the rule, before anything is sent.
+
+Whether the domain is one of the tenant's verified domains only Entra knows: that stays its answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from provisioning.core.errors import RowError
+
+MAX_LOCAL = 64
+MAX_DOMAIN = 48
+MAX_TOTAL = 113
+_LOCAL = re.compile(r"[A-Za-z0-9'.\-_!#^~]+")
+_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}")
+_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9'.\-_!#^~]")
+
+
+def user_principal_name(value: str, domain: str | None) -> str:
+    """``value`` as a UPN: ``@domain`` appended when it has no ``@``; ``RowError`` (field userName) when Entra
+    would refuse it."""
+    text = value.strip()
+    if "@" not in text:
+        if not domain:
+            raise _refused(text, "has no @domain: set HR_UPN_DOMAIN, or upnDomain in the mapping profile")
+        text = f"{text}@{domain}"
+    local, _, host = text.rpartition("@")
+    if not local or "@" in local:
+        raise _refused(text, "needs exactly one @ with a name before it")
+    bad = sorted(set(_NOT_ALLOWED.findall(local)))
+    if bad:
+        shown = " ".join(repr(c) for c in bad[:5])
+        allowed = "A-Z a-z 0-9 ' . - _ ! # ^ ~"
+        raise _refused(text, f"holds characters a UPN cannot have before the @ ({shown}); allowed: {allowed}")
+    if local.endswith("."):
+        raise _refused(text, "has a period right before the @")
+    if len(local) > MAX_LOCAL:
+        raise _refused(text, f"has {len(local)} characters before the @ (at most {MAX_LOCAL})")
+    if len(host) > MAX_DOMAIN or not _DOMAIN.fullmatch(host):
+        raise _refused(
+            text, f"has no valid domain after the @ (a name such as contoso.com, at most {MAX_DOMAIN} characters)"
+        )
+    if len(text) > MAX_TOTAL:
+        raise _refused(text, f"is {len(text)} characters long (at most {MAX_TOTAL})")
+    return text
+
+
+def _refused(value: str, why: str) -> RowError:
+    shown = value if len(value) <= 130 else value[:127] + "..."
+    return RowError(f"{shown!r} {why}", field="userName")
