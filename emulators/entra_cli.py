@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emulators.entra import EntraEmulator
+from emulators.entra import VERIFIED_DOMAINS, EntraEmulator
 from emulators.entra_schema import SCHEMA_VARIANTS
 from emulators.serve import serve_until_stopped
 
@@ -28,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free port)")
     parser.add_argument("--rate-limit", type=parse_rate_limit, default=(40, 5.0), help="CALLS/SECONDS per job")
-    parser.add_argument("--daily-quota", type=int, default=None, help="bulkUpload calls per job per 24 h")
+    parser.add_argument("--daily-quota", type=int, default=None, help="bulkUpload calls per tenant per 24 h")
+    parser.add_argument(
+        "--log-rate-limit", type=parse_rate_limit, default=(5, 10.0), help="provisioning-log reads, CALLS/SECONDS"
+    )
+    parser.add_argument(
+        "--verified-domain", action="append", default=None, help="a verified domain of the tenant (repeatable)"
+    )
     parser.add_argument("--fail-rate", type=float, default=0.0, help="share of bulkUpload calls that fail")
     parser.add_argument("--fail-status", type=int, default=503, help="status of those failures")
     parser.add_argument("--processing-delay", type=float, default=0.0, help="seconds before uploads are processed")
@@ -47,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         job=args.job,
         seed=args.seed,
         schema_variant=args.schema_variant,
+        log_rate_limit=args.log_rate_limit,
+        verified_domains=args.verified_domain or VERIFIED_DOMAINS,
     )
     return serve_until_stopped(emulator, args.port)
 

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     """How long `run` waits for per-record results in the provisioning logs (they lag 5-10 minutes)."""
     entra_log_first_poll_seconds: float = Field(default=30.0, gt=0, alias="ENTRA_LOG_FIRST_POLL_SECONDS")
     entra_ignore_job_status: bool = Field(default=False, alias="ENTRA_IGNORE_JOB_STATUS")
-    """Send even when the provisioning job is paused or quarantined (its uploads then wait unprocessed)."""
+    """Send even when the provisioning job is not running (paused, quarantined, never run...): its uploads wait."""
     state_dir: str = Field(default="out/state", alias="STATE_DIR")
     """Where the CLI keeps feed state (delta fingerprints) when no storage account is configured."""
     entra_allow_loopback: bool = Field(default=False, alias="ENTRA_ALLOW_LOOPBACK")
