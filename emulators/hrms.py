@@ -182,6 +182,11 @@ class HrmsEmulator:
 
     # Helpers for the routes
 
+    @property
+    def tls_files(self) -> TlsFiles | None:
+        """adp: the CA and client certificate files while serving (None otherwise)."""
+        return self._tls
+
     def _new_secret(self, prefix: str) -> str:
         return f"{prefix}-{self._rng.getrandbits(96):024x}"
 
@@ -244,46 +249,12 @@ class HrmsEmulator:
         self._refresh_config()
 
     def _refresh_config(self) -> None:
-        config = {"baseUrl": self.base_url}
-        vendor = self.vendor
-        if vendor == "workday":
-            config |= {
-                "tenant": TENANT,
-                "clientId": CLIENT_ID,
-                "clientSecret": CLIENT_SECRET,
-                "refreshToken": self.refresh_token,
-                "tokenUrl": f"{self.base_url}/ccx/oauth2/{TENANT}/token",
-            }
-        elif vendor == "workday-raas":
-            config |= {
-                "tenant": TENANT,
-                "username": USERNAME,
-                "password": PASSWORD,
-                "reportOwner": REPORT_OWNER,
-                "reportName": REPORT_NAME,
-            }
-        elif vendor == "successfactors":
-            config |= {
-                "username": USERNAME,
-                "password": PASSWORD,
-                "companyId": SF_COMPANY,
-                "clientId": CLIENT_ID,
-                "clientSecret": CLIENT_SECRET,
-                "tokenUrl": f"{self.base_url}/oauth/token",
-            }
-        elif vendor == "bamboohr":
-            config |= {"apiKey": API_KEY, "companyId": COMPANY}
-        elif vendor == "adp":
-            config |= {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}
-            config["tokenUrl"] = f"{self.base_url}/auth/oauth/v2/token"
-            if self._tls is not None:
-                config |= {
-                    "certificatePath": str(self._tls.client_cert),
-                    "keyPath": str(self._tls.client_key),
-                    "caCertificatePath": str(self._tls.ca_cert),
-                }
-        elif vendor == "oracle-hcm":
-            config |= {"username": USERNAME, "password": PASSWORD}
+        from emulators.hrms_vendors import vendor_config
+
+        config: dict[str, Any] = {"baseUrl": self.base_url}
+        own = vendor_config(self)
+        if own is not None:
+            config |= own
         else:
             config |= {
                 "none": {},

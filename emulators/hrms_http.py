@@ -78,3 +78,12 @@ def int_param(query: dict[str, str], name: str, default: int, *, minimum: int = 
 
 def not_found(path: str) -> HrmsError:
     return HrmsError(404, {"error": "not_found", "message": f"no resource at {path}"})
+
+
+def require_method(request: Request, expected: str) -> None:
+    if request.method != expected:
+        raise HrmsError(405, {"error": "method_not_allowed", "message": f"use {expected}"}, {"Allow": expected})
+
+
+def basic_ok(request: Request, user: str, password: str) -> bool:
+    return basic_credentials(request) == (user, password)
