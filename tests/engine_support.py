@@ -35,6 +35,7 @@ def threaded_workflow(
     profiles: dict[str, Any] | None = None,
     credential: Any = None,
     concurrency: int = 4,
+    clock: Any = None,
 ) -> Workflow:
     client = client_for(
         emulator,
@@ -44,7 +45,10 @@ def threaded_workflow(
         sleep=FakeSleep(),
     )
     sender = ThreadSender(client, concurrency=concurrency, sleep=FakeSleep())
-    return Workflow(state, graph=lambda: client, profiles=BundledProfiles(profiles), sender=sender, config=config)
+    extra = {"clock": clock} if clock is not None else {}
+    return Workflow(
+        state, graph=lambda: client, profiles=BundledProfiles(profiles), sender=sender, config=config, **extra
+    )
 
 
 def start(

@@ -452,9 +452,11 @@ def test_records_path_missing_is_an_error_and_test_connection_reports() -> None:
     definition = load_registry()["custom-rest"]
     with pytest.raises(ConnectorError, match="records path 'items' not found"):
         list(fetch_records(definition, _custom(), transport=_pages(handler)))
-    lines = test_connection(definition, _custom(), transport=_pages(handler))
+    report = test_connection(definition, _custom(), transport=_pages(handler))
+    lines = report.lines
     assert lines[0].startswith("base URL: ok") and lines[1].startswith("auth: ok")
     assert "FAILED" in lines[-1] and SECRET not in "\n".join(lines)
+    assert not report.ok
 
 
 def test_resolved_definition_validation_error_names_field() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from provisioning.core.errors import ProfileError, ProvisioningError
+from provisioning.core.plan.delta import change_due
 from provisioning.core.runs import RunRecord, new_run_id, utc_now
 from provisioning.engine.connector_registry import connector_registry
 from provisioning.engine.workflow import StartRequest, Workflow
@@ -77,7 +78,11 @@ def _pull(
     started = utc_now()
     tokens = BlobTokenStore(state)
     try:
-        native_delta = not full_sync and connector_supports_changes(registry.get(job.connector))
+        # A worker whose start or last day has come changes today without any change entered in the HR system,
+        # which its own delta would report: read the whole source then (only what changed is still sent).
+        feed = workflow.state.load_feed(f"hrms:{job.name}")
+        effective = change_due(feed, workflow.clock().date().isoformat())
+        native_delta = not full_sync and not effective and connector_supports_changes(registry.get(job.connector))
         source = connector_source(
             job.connector,
             resolve_settings(job.config),

@@ -20,9 +20,17 @@ import orjson
 from provisioning.core.errors import ProfileError, ProvisioningError, SourceError
 from provisioning.core.mapping.profile import Profile
 from provisioning.core.plan.bulk import BulkRequest, request_body
-from provisioning.core.plan.delta import DeltaFilter, forget, remember_accepted, safety_check, stale_approval
+from provisioning.core.plan.delta import (
+    DeltaFilter,
+    SourceState,
+    forget,
+    remember_accepted,
+    safety_check,
+    stale_approval,
+    with_next_change,
+)
 from provisioning.core.plan.pipeline import Plan, Reject, plan_run
-from provisioning.core.plan.reports import RejectsCsv, describe_reject
+from provisioning.core.plan.reports import RejectsCsv, describe_lifecycle, describe_reject
 from provisioning.core.read.records import RecordSource
 from provisioning.core.results.log_query import MAX_TOP, poll_delays, provisioning_log_params
 from provisioning.core.results.log_summary import LogCollector, RunResults
@@ -123,10 +131,13 @@ class Workflow:
         config: RunConfig,
         echo: Callable[[str], None] | None = None,
         progress: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.state = state
         self.graph = graph
         self.profiles = profiles
+        self.clock = clock
+        """What "today" is for a profile's lifecycle dates (tests move it instead of waiting for the day)."""
         self.sender = sender
         self.config = config
         self._echo = echo or (lambda line: log.info("%s", line))
@@ -168,8 +179,10 @@ class Workflow:
             history = self.state.load_feed(profile_feed(profile.name))
         full_sync = self.config.full_sync if request.full_sync is None else request.full_sync
         delta = DeltaFilter(feed, full_sync=full_sync, history=history)
+        # Only a whole source can tell who vanished from it.
+        known_active = None if request.partial else [i for i, (_, active) in feed.records.items() if active]
         try:
-            plan = self._plan(record, request.source, profile, delta)
+            plan = self._plan(record, request.source, profile, delta, known_active)
         except SourceError as exc:
             self._end(record, "failed", str(exc))
             raise
@@ -203,7 +216,14 @@ class Workflow:
             )
         return self._release(record, profile, run_plan)
 
-    def _plan(self, record: RunRecord, source: RecordSource, profile: Profile, delta: DeltaFilter) -> Plan:
+    def _plan(
+        self,
+        record: RunRecord,
+        source: RecordSource,
+        profile: Profile,
+        delta: DeltaFilter,
+        known_active: list[str] | None,
+    ) -> Plan:
         listed: list[Reject] = []
         with self.state.rejects_writer(record.runId) as stream:
             write = RejectsCsv(stream)
@@ -220,6 +240,8 @@ class Workflow:
                 changed=delta,
                 batch_size=self.config.batch_size,
                 progress=self._progress,
+                now=self.clock(),
+                known_active=known_active,
             )
         finish_progress = getattr(self._progress, "done", None)
         if finish_progress is not None:
@@ -234,6 +256,8 @@ class Workflow:
             f"run {record.runId}: {summary.rows} rows -> {summary.operations} operations in "
             f"{summary.requests} requests, {summary.rejected} rejected{unchanged}"
         )
+        if summary.lifecycle:
+            self._echo("  " + describe_lifecycle(summary.lifecycle))
         for reject in listed:
             self._echo("  rejected " + describe_reject(reject, source.line_label))
         if summary.rejected > len(listed):
@@ -397,8 +421,16 @@ class Workflow:
             return
         rows = None if record.partialSource else record.counts.rows
         run = (record.runId, record.createdAt)
+        lifecycle = record.summary.get("lifecycle") or {}
+
+        def remember(feed: SourceState) -> SourceState:
+            feed = remember_accepted(feed, accepted, rows=rows, run=run)
+            if not lifecycle:
+                return feed
+            return with_next_change(feed, lifecycle.get("nextChange"), whole_source=not record.partialSource)
+
         for key in sorted({record.sourceKey, profile_feed(record.summary.get("profile") or record.profile)}):
-            self.state.update_feed(key, lambda feed: remember_accepted(feed, accepted, rows=rows, run=run))
+            self.state.update_feed(key, remember)
 
     def poll_delays(self) -> list[float]:
         return poll_delays(first=self.config.log_first_poll, limit=self.config.log_wait)

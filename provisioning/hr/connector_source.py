@@ -6,7 +6,7 @@ token is kept in a ``TokenStore`` (``state.tokens`` has the local and the blob o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioning.core.errors import ProfileError
@@ -14,6 +14,8 @@ from provisioning.core.read.json_source import JsonSource
 
 if TYPE_CHECKING:
     from connectors.definition import ConnectorDefinition
+    from connectors.probe import ProbeReport
+    from provisioning.core.mapping.profile import Profile
 
 PAGES_AHEAD = 4
 """Pages requested at once where the paging style allows it (offset, page number, $skip): bounded, so
@@ -50,11 +52,7 @@ def connector_source(
         known = ", ".join(sorted(registry))
         raise ProfileError(f"connector {connector_id!r} not found (connectors: {known})")
     definition = registry[connector_id]
-    config = dict(config)
-    key = name or connector_id
-    if tokens is not None and definition.auth.type == "oauth2-refresh-token":
-        config["refreshToken"] = tokens.load(key) or config.get("refreshToken", "")
-    on_rotate = (lambda token: tokens.save(key, token)) if tokens is not None else None
+    config, on_rotate = _with_kept_token(definition, config, tokens, name or connector_id)
     if changed_since is not None:
         from connectors.changes import fetch_changes
 
@@ -78,6 +76,56 @@ def connector_source(
         allow_private_networks=allow_private_networks,
     )
     return JsonSource(records, name=f"hrms:{connector_id}")
+
+
+def probe_connector(
+    connector_id: str,
+    config: Mapping[str, Any],
+    *,
+    name: str | None = None,
+    registry: Mapping[str, ConnectorDefinition],
+    tokens: TokenStore | None = None,
+    profile: Profile | None = None,
+    allow_loopback_http: bool = False,
+    allow_private_networks: bool = False,
+) -> ProbeReport:
+    """``connectors test`` for every door: one small request with the kept refresh token (and the rotated one
+    kept again: Workday takes the old one back), failing when a field ``profile`` cannot do without is empty."""
+    from connectors.probe import test_connection
+
+    if connector_id not in registry:
+        known = ", ".join(sorted(registry))
+        raise ProfileError(f"connector {connector_id!r} not found (connectors: {known})")
+    definition = registry[connector_id]
+    config, on_rotate = _with_kept_token(definition, config, tokens, name or connector_id)
+    return test_connection(
+        definition,
+        config,
+        on_rotate=on_rotate,
+        required_fields=required_fields(profile) if profile is not None else (),
+        allow_loopback_http=allow_loopback_http,
+        allow_private_networks=allow_private_networks,
+    )
+
+
+def required_fields(profile: Profile) -> list[str]:
+    """The source fields a profile cannot map a worker without: its externalId's, userName's and active's."""
+    rules = profile.attributes
+    needed = [rules.externalId, rules.userName, rules.active]
+    return list(dict.fromkeys(name for rule in needed if rule is not None for name in rule.fields()))
+
+
+def _with_kept_token(
+    definition: ConnectorDefinition, config: Mapping[str, Any], tokens: TokenStore | None, key: str
+) -> tuple[dict[str, Any], Callable[[str], None] | None]:
+    """The configuration with the refresh token kept from the last use (the one in the file is spent once the
+    system rotated it), and where a newly rotated one goes."""
+    config = dict(config)
+    if tokens is None:
+        return config, None
+    if any(field.key == "refreshToken" for field in definition.fields):
+        config["refreshToken"] = tokens.load(key) or config.get("refreshToken", "")
+    return config, lambda token: tokens.save(key, token)
 
 
 def connector_supports_changes(definition: ConnectorDefinition | None) -> bool:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from provisioning.core.errors import ProfileError, RowError
+from provisioning.core.mapping.lifecycle import LifecyclePolicy
 from provisioning.core.mapping.profile import (
     CORE_SCHEMA,
     ENTERPRISE_SCHEMA,
@@ -45,9 +47,22 @@ _ENTERPRISE = ("employeeNumber", "costCenter", "organization", "division", "depa
 class UserMapper:
     """A profile compiled for one source. Call it with a record; it returns a ``MappedUser``."""
 
-    def __init__(self, profile: Profile, source: RecordSource) -> None:
+    def __init__(self, profile: Profile, source: RecordSource, *, now: datetime | None = None) -> None:
+        """``now``: the moment the run's "today" is taken from (pre-hires, leave dates); default: the clock."""
         self.profile = profile
         compile_rule = _RuleCompiler(source, trim=profile.source.trimValues)
+        lifecycle = profile.lifecycle
+        self.lifecycle = (
+            LifecyclePolicy(
+                lifecycle,
+                compile_rule(lifecycle.hireDate, "lifecycle.hireDate") if lifecycle.hireDate else None,
+                compile_rule(lifecycle.leaveDate, "lifecycle.leaveDate") if lifecycle.leaveDate else None,
+                now or datetime.now(UTC),
+                OMIT,
+            )
+            if lifecycle is not None
+            else None
+        )
         rules = profile.attributes
         self._external_id = compile_rule(rules.externalId, "externalId")
         self._user_name = compile_rule(rules.userName, "userName") if rules.userName else None
@@ -97,6 +112,8 @@ class UserMapper:
         active = self._active(record)
         if active is OMIT:
             raise RowError("active is empty and its rule has no default", field="active")
+        if self.lifecycle is not None:
+            active = self.lifecycle.decide(record, str(external_id), bool(active))
         user["active"] = active
         for key, value_of in self._core:
             value = value_of(record)

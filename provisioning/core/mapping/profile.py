@@ -261,6 +261,35 @@ class UserRules(_Model):
         return extensions
 
 
+class Lifecycle(_Model):
+    """Joiners and leavers by their dates, not only by the HR status: pre-hires, future-dated terminations,
+    and workers who vanish from the source."""
+
+    hireDate: Rule | None = None
+    """The first working day (ISO 8601, OData ``/Date(ms)/``, or a ``date`` transform's output)."""
+    leaveDate: Rule | None = None
+    """The last working day: from the day after, the worker is sent disabled, whatever the status says."""
+    preHire: Literal["disable", "hold", "send"] = "disable"
+    """A worker whose first day is more than ``activateDaysBefore`` days away: created disabled (the account is
+    ready on day one), held back (not sent until then), or sent as the HR status says."""
+    activateDaysBefore: int = Field(default=0, ge=0, le=365)
+    """How many days before the first day a pre-hire is enabled (or, with ``hold``, first sent)."""
+    missing: Literal["ignore", "disable"] = "ignore"
+    """A worker sent active before and absent from a full source (many HR exports drop leavers): left alone,
+    or sent ``active: false``. The safety stop weighs these disables like any other."""
+    timeZone: str = "UTC"
+    """The zone in which "today" is taken and dates without an offset are read."""
+
+    @field_validator("timeZone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {zone!r}") from exc
+        return zone
+
+
 class SourceOptions(_Model):
     encoding: str | None = None
     """Encoding of CSV sources without a byte-order mark (default UTF-8), e.g. ``cp1252``."""
@@ -282,6 +311,8 @@ class Profile(_Model):
     """Records sharing an externalId: reject all of them (default), or keep the first or the last."""
     updatesOnly: bool = False
     """The source only updates existing users, so ``userName`` is not required."""
+    lifecycle: Lifecycle | None = None
+    """Pre-hires, leave dates and vanished workers (off unless given)."""
     upnDomain: str | None = None
     """The domain given to a ``userName`` that has none (``EMP1001`` becomes ``EMP1001@contoso.com``): one of the
     tenant's verified domains. The setting HR_UPN_DOMAIN, when set, takes its place."""
@@ -309,7 +340,8 @@ class Profile(_Model):
     def source_fields(self) -> list[str]:
         """Every source field the profile reads, in order of first use."""
         found: dict[str, None] = {}
-        for rule in iter_rules(self.attributes):
+        lifecycle = [self.lifecycle.hireDate, self.lifecycle.leaveDate] if self.lifecycle else []
+        for rule in [*iter_rules(self.attributes), *(r for r in lifecycle if r is not None)]:
             found.update(dict.fromkeys(rule.fields()))
         return list(found)
 

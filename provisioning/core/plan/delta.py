@@ -7,7 +7,7 @@ record's fingerprint is its bulkId, the hash of the SCIM user exactly as it woul
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 STATE_VERSION = 1
@@ -25,6 +25,10 @@ class SourceState:
     """The id of the latest run whose accepted requests are in this state."""
     last_run_at: str = ""
     """When that run started (``createdAt``): a held run older than this would send stale data."""
+    next_change: str = ""
+    """The earliest day (ISO date) on which a worker's ``active`` changes by date alone (a pre-hire's start, the
+    day after a last day): from then on, a pull must read the whole source, since an HR system's own delta
+    reports a change when it is entered, not when it takes effect."""
 
     @property
     def active(self) -> int:
@@ -40,6 +44,7 @@ class SourceState:
             rows=int(data.get("rows") or 0),
             last_run=str(data.get("lastRun") or ""),
             last_run_at=str(data.get("lastRunAt") or ""),
+            next_change=str(data.get("nextChange") or ""),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -48,6 +53,7 @@ class SourceState:
             "rows": self.rows,
             "lastRun": self.last_run,
             "lastRunAt": self.last_run_at,
+            "nextChange": self.next_change,
             "records": {key: [fingerprint, active] for key, (fingerprint, active) in self.records.items()},
         }
 
@@ -118,9 +124,8 @@ def remember_accepted(
     last_run, last_run_at = state.last_run, state.last_run_at
     if run is not None and run[1] >= last_run_at:
         last_run, last_run_at = run
-    return SourceState(
-        records=records, rows=state.rows if rows is None else rows, last_run=last_run, last_run_at=last_run_at
-    )
+    return replace(state, records=records, rows=state.rows if rows is None else rows, last_run=last_run,
+                   last_run_at=last_run_at)  # fmt: skip
 
 
 def stale_approval(state: SourceState, run_id: str, created_at: str) -> str | None:
@@ -139,4 +144,18 @@ def forget(state: SourceState, external_ids: Iterable[str]) -> SourceState:
     records = dict(state.records)
     for external_id in external_ids:
         records.pop(external_id, None)
-    return SourceState(records=records, rows=state.rows, last_run=state.last_run, last_run_at=state.last_run_at)
+    return replace(state, records=records)
+
+
+def with_next_change(state: SourceState, day: str | None, *, whole_source: bool) -> SourceState:
+    """The feed after a run that found ``day`` as its earliest date-driven change: a whole source's run knows
+    every worker's dates and replaces the day; a delta's run knows only some, so the earlier day stands."""
+    if whole_source:
+        return replace(state, next_change=day or "")
+    days = [d for d in (state.next_change, day) if d]
+    return replace(state, next_change=min(days) if days else "")
+
+
+def change_due(state: SourceState, today: str) -> bool:
+    """Whether some worker's ``active`` has changed by date since the feed's last whole read."""
+    return bool(state.next_change) and state.next_change <= today

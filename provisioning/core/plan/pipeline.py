@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from provisioning.core.errors import RowError
+from provisioning.core.mapping.lifecycle import Deferred
 from provisioning.core.mapping.mapper import UserMapper
-from provisioning.core.mapping.profile import Profile
+from provisioning.core.mapping.profile import CORE_SCHEMA, ENTERPRISE_SCHEMA, Profile
 from provisioning.core.plan.bulk import MAX_OPERATIONS, BulkRequest, checked_batch_size, operation_with_id, request_body
 from provisioning.core.plan.identity import id_key
 from provisioning.core.plan.ordering import NO_MANAGER, manager_levels, send_order
@@ -25,6 +27,8 @@ from provisioning.core.read.records import RecordSource
 
 PROGRESS_EVERY = 10_000
 _LISTED_CYCLES = 20
+LISTED_VANISHED = 1000
+"""Vanished workers named in the summary (all of them are in the requests the run stores)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class Summary:
     blank_lines: int = 0
     duplicates: dict[str, Any] = field(default_factory=dict)
     managers: dict[str, Any] = field(default_factory=dict)
+    lifecycle: dict[str, Any] = field(default_factory=dict)
+    """With a profile lifecycle: preHires (sent disabled), deferred (held back, not sent), leavers (disabled by
+    their last day), vanished (missing from the source, sent disabled) with their ids, and nextChange (the
+    earliest day some worker's ``active`` changes by date alone)."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Summary:
@@ -119,18 +127,24 @@ def plan_run(
     progress: ProgressFn | None = None,
     spool_dir: str | None = None,
     changed: ChangeFilter | None = None,
+    now: datetime | None = None,
+    known_active: Iterable[str] | None = None,
 ) -> Plan:
     """Read and map every record of ``source``; rejects go to ``on_reject`` as they are found.
 
     ``changed(externalId, fingerprint, active)`` (delta sends) says whether a record differs from what
     was last accepted; records it calls unchanged are checked like any other (duplicates included)
-    and then left out of the requests.
+    and then left out of the requests. ``now`` is the run's moment for the profile's lifecycle dates
+    (default: the clock). ``known_active``: the workers last sent active for this feed, given only for a
+    full source; with ``lifecycle.missing: disable`` those absent from it are sent ``active: false``.
     """
     checked_batch_size(batch_size)
-    mapper = UserMapper(profile, source)
+    mapper = UserMapper(profile, source, now=now)
     summary = Summary(source=source.name, profile=profile.name)
     spool = _Spool(spool_dir)
     index = _Index()
+    present: set[str] = set()  # id keys of rows not mapped (rejected, held back): they did not vanish
+    deferred = 0
     try:
         for line, record in source.records():
             summary.rows += 1
@@ -142,7 +156,13 @@ def plan_run(
                 user, external_id, manager_id = mapper(record)
             except RowError as error:
                 summary.rejected += 1
-                on_reject(Reject(line, _external_id_of(mapper, record), error.field, error.value, error.reason))
+                external = _external_id_of(mapper, record)
+                present.add(id_key(external))
+                on_reject(Reject(line, external, error.field, error.value, error.reason))
+                continue
+            except Deferred as held:
+                deferred += 1
+                present.add(id_key(held.external_id))
                 continue
             fingerprint, body = operation_with_id(user)
             if changed is None or changed(external_id, fingerprint, user["active"]):
@@ -151,9 +171,30 @@ def plan_run(
                 offset, length = -1, 0
                 index.unchanged.add(len(index.lines))
             index.add(external_id, manager_id, line, offset, length)
+        vanished = _vanished(index, present, known_active) if _disables_missing(profile, known_active) else []
+        for external_id in vanished:
+            # An update needs no userName: externalId finds the user, and only active changes.
+            fingerprint, body = operation_with_id({"schemas": [CORE_SCHEMA, ENTERPRISE_SCHEMA],
+                                                   "externalId": external_id, "active": False})  # fmt: skip
+            if changed is None or changed(external_id, fingerprint, False):
+                offset, length = spool.append(body)
+            else:
+                offset, length = -1, 0
+                index.unchanged.add(len(index.lines))
+            index.add(external_id, None, 0, offset, length)
     except BaseException:
         spool.close()
         raise
+    if mapper.lifecycle is not None:
+        policy = mapper.lifecycle
+        summary.lifecycle = {
+            "preHires": policy.pre_hires,
+            "deferred": deferred,
+            "leavers": policy.leavers,
+            "vanished": len(vanished),
+            "vanishedIds": vanished[:LISTED_VANISHED],
+            "nextChange": policy.next_change.isoformat() if policy.next_change else None,
+        }
     if progress is not None:
         progress(summary.rows)
     summary.blank_lines = getattr(source, "blank_lines", 0)
@@ -173,6 +214,21 @@ def plan_run(
     summary.operations = len(order)
     summary.requests = -(-len(order) // batch_size)
     return Plan(summary, spool, index, order, levels, batch_size)
+
+
+def _disables_missing(profile: Profile, known_active: Iterable[str] | None) -> bool:
+    return known_active is not None and profile.lifecycle is not None and profile.lifecycle.missing == "disable"
+
+
+def _vanished(index: _Index, present: set[str], known_active: Iterable[str] | None) -> list[str]:
+    """Workers last sent active who are neither in the source nor among its rows that could not be mapped."""
+    vanished = []
+    for external_id in known_active or ():
+        key = id_key(external_id)
+        node = index.node_of.get(key)
+        if (node is None or index.node_record[node] == -1) and key not in present:
+            vanished.append(external_id)
+    return vanished
 
 
 def _external_id_of(mapper: UserMapper, record: Any) -> str:

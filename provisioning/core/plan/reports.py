@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from typing import IO
+from typing import IO, Any
 
 from provisioning.core.plan.pipeline import Reject, Summary
 
@@ -64,3 +64,17 @@ def describe_summary(summary: Summary) -> list[str]:
     if summary.blank_lines:
         lines.append(f"  {summary.blank_lines} blank lines skipped")
     return lines
+
+
+def describe_lifecycle(lifecycle: dict[str, Any]) -> str:
+    """One line on what the profile's lifecycle did in a run (pre-hires, leavers, vanished workers)."""
+    parts = [
+        f"{lifecycle.get('preHires', 0)} pre-hires sent disabled",
+        f"{lifecycle.get('deferred', 0)} pre-hires held back",
+        f"{lifecycle.get('leavers', 0)} past their last day sent disabled",
+        f"{lifecycle.get('vanished', 0)} missing from the source sent disabled",
+    ]
+    line = "lifecycle: " + ", ".join(parts)
+    if lifecycle.get("nextChange"):
+        line += f"; next date-driven change on {lifecycle['nextChange']}"
+    return line

@@ -23,6 +23,9 @@ def add_commands(commands: Any) -> None:
     test = actions.add_parser("test", help="one small request: says what worked and what did not")
     test.add_argument("connector", metavar="ID")
     test.add_argument("--connector-config", required=True, type=Path, metavar="FILE")
+    test.add_argument(
+        "--mapping", metavar="PROFILE", help="the profile whose required fields are checked (default: the connector's)"
+    )
     test.set_defaults(handler=_test)
     fetch = actions.add_parser("fetch", help="the flattened records, one JSON object a line")
     fetch.add_argument("connector", metavar="ID")
@@ -50,9 +53,13 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from connectors.probe import test_connection
+    from provisioning.core.errors import ProfileError
+    from provisioning.core.mapping.profiles import load_named_profile
+    from provisioning.hr.connector_source import probe_connector
     from provisioning.hr.jobs import load_config_file
+    from provisioning.state.tokens import LocalTokenStore
 
+    settings = load_settings()
     registry = _registry()
     if args.connector not in registry:
         print(
@@ -60,15 +67,24 @@ def _test(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    lines = test_connection(
-        registry[args.connector],
+    default_profile = registry[args.connector].defaultProfile
+    try:
+        profile = load_named_profile(args.mapping or default_profile) if (args.mapping or default_profile) else None
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = probe_connector(
+        args.connector,
         load_config_file(args.connector_config),
-        allow_loopback_http=load_settings().connectors_allow_loopback_http,
-        allow_private_networks=load_settings().connectors_allow_private_networks,
+        registry=registry,
+        tokens=LocalTokenStore(Path(settings.state_dir)),  # where `fetch` and `run` look for the rotated token
+        profile=profile,
+        allow_loopback_http=settings.connectors_allow_loopback_http,
+        allow_private_networks=settings.connectors_allow_private_networks,
     )
-    for line in lines:
+    for line in report.lines:
         print(line)
-    return EXIT_OK if lines and not any(line.lower().startswith(("fail", "error")) for line in lines) else EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _fetch(args: argparse.Namespace) -> int:

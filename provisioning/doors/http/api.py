@@ -34,6 +34,7 @@ from provisioning.engine.connector_registry import connector_registry
 from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
 from provisioning.engine.workflow import StartRequest, profile_feed, usage_day
 from provisioning.hr.jobs import JOB_NAME, JOBS_PREFIX, inline_connector_config, parse_job, resolve_settings
+from provisioning.state.tokens import BlobTokenStore
 
 log = logging.getLogger("provisioning.http")
 
@@ -204,7 +205,7 @@ class Api:
     def test_connector(self, request: ApiRequest) -> ApiResponse:
         """One small request to an HR system: a stored job (``{"job": NAME}``, with its own configuration and
         host), or a configuration in the body, which may hold neither setting references nor file paths."""
-        from connectors.probe import test_connection
+        from provisioning.hr.connector_source import probe_connector
 
         settings = self.services.settings
         registry = connector_registry(settings, self.services.storage).definitions
@@ -217,14 +218,22 @@ class Api:
             raise ApiError(400, "InvalidJson", f"the body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise ApiError(400, "InvalidJson", "the body must be the connector's configuration, a JSON object")
-        config = self._stored_job_config(body, connector_id) if "job" in body else inline_connector_config(body)
-        lines = test_connection(
-            registry[connector_id],
+        stored = "job" in body
+        config = self._stored_job_config(body, connector_id) if stored else inline_connector_config(body)
+        default_profile = registry[connector_id].defaultProfile
+        report = probe_connector(
+            connector_id,
             config,
+            name=body["job"] if stored else None,
+            registry=registry,
+            # A stored job's rotated refresh token is kept where its scheduled pulls read it; an inline
+            # configuration is a one-off and keeps nothing.
+            tokens=BlobTokenStore(self.services.storage.container(settings.hr_state_container)) if stored else None,
+            profile=self.services.profiles.load(default_profile) if default_profile else None,
             allow_loopback_http=settings.connectors_allow_loopback_http,
             allow_private_networks=settings.connectors_allow_private_networks,
         )
-        return ApiResponse(200, {"connector": connector_id, "report": lines})
+        return ApiResponse(200, {"connector": connector_id, "ok": report.ok, "report": report.lines})
 
     def _stored_job_config(self, body: dict[str, Any], connector_id: str) -> dict[str, Any]:
         """The configuration of a stored job, its setting references resolved: the only way a test uses them."""
