@@ -8,6 +8,7 @@ token endpoint too. Tokens, keys and refresh tokens never appear in ``repr`` or 
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -20,6 +21,7 @@ from provisioning.core.errors import ProvisioningError
 from .definition import AuthSpec
 
 Flow = Generator[httpx.Request, httpx.Response, None]
+logger = logging.getLogger(__name__)
 
 
 class TokenError(ProvisioningError):
@@ -234,6 +236,8 @@ def build_auth(spec: AuthSpec, config: Mapping[str, Any], *, token_url: str | No
         return "" if found is None else str(found)
 
     kind = spec.type
+    if spec.warning:
+        logger.warning("%s", spec.warning)
     if kind == "none":
         return NoAuth()
     if kind == "basic":
@@ -244,6 +248,12 @@ def build_auth(spec: AuthSpec, config: Mapping[str, Any], *, token_url: str | No
         return ApiKeyHeaderAuth(value(spec.apiKeyField), spec.headerName, spec.headerPrefix)
     if kind == "apikey-basic":
         return ApiKeyAsBasicAuth(value(spec.apiKeyField))
+    if kind == "wss-username-token":
+        return NoAuth()  # the user name and password go in the SOAP envelope's header (connectors/soap.py)
+    if kind == "oauth2-saml-bearer":
+        from .auth_saml import saml_bearer_auth  # here: auth_saml builds on this module's _OAuth2
+
+        return saml_bearer_auth(spec, config, token_url=token_url, render=fill)
     if token_url is None:
         raise ValueError(f"auth type {kind!r} needs a token URL (tokenUrl or the definition's tokenPath)")
     common: dict[str, Any] = {"scope": spec.scope, "client_auth": spec.clientAuth, "skew": spec.expirySkewSeconds}

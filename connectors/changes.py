@@ -2,17 +2,22 @@
 
 ``fetch_changes(definition, config, since=...)`` yields the same flat records as ``fetch_records`` (the
 definition's ``extract`` fields), so the connector's mapping profile applies unchanged; it returns a
-``FetchStream`` whose ``report`` is a ``ChangeReport``. Two built-ins have a delta query:
+``FetchStream`` whose ``report`` is a ``ChangeReport``. Three built-ins have a delta query:
 
 * **BambooHR**: ``GET .../v1/employees/changed?since=<UTC, seconds>`` lists the internal ids changed since
   then (with an ``action``); each one is then read with ``GET .../v1/employees/{id}?fields=<the custom
   report's fields>``, which answers the same flat object as a report row. Terminated workers come back like
   any other change (``status`` says Inactive); ids whose action is ``Deleted``, or whose record answers 404,
   cannot be read any more: they are listed in ``report.deleted`` (internal ids) and yield no record.
-  Records come in ascending internal id order. Every answer counts as a page.
-* **SuccessFactors**: the normal PerPerson pull (same expands, same server-side paging) with
-  ``$filter=lastModifiedDateTime gt datetime'<UTC, seconds>'`` added (and-ed to a ``$filter`` already in
-  the definition). Records come in the server's order.
+  Records come in ascending internal id order. Every answer counts as a page. Both calls send
+  ``Accept: application/json`` whatever the definition says: without it BambooHR answers XML.
+* **SuccessFactors**: the normal PerPerson pull (same expands, same server-side paging) with a ``$filter``
+  on the ``lastModifiedDateTime`` of every entity that carries a mapped field, or-ed:
+  ``lastModifiedDateTime gt datetimeoffset'<UTC, seconds>Z' or personalInfoNav/lastModifiedDateTime gt ...``
+  (and-ed to a ``$filter`` already in the definition). PerPerson's own time does not move when a job, an
+  email, a name or an employment changes: each entity keeps its own. Records come in the server's order.
+* **Workday**: Get_Workers with ``Transaction_Log_Criteria_Data``, once for changes entered since then and once
+  for changes effective since then, as Entra's incremental sync does (``connectors/workday_changes.py``).
 
 ``since`` must carry an offset or ``Z`` (a naive time is refused with ValueError: the vendors would read it
 in their own time zone). It is cut to whole seconds downwards, so a delta may repeat a change, never miss one.
@@ -43,7 +48,7 @@ from .fetch import DEFAULT_TIMEOUT, FetchStream, Pull, fetch_records
 
 logger = logging.getLogger(__name__)
 
-CHANGE_CONNECTORS = frozenset({"bamboohr", "successfactors"})
+CHANGE_CONNECTORS = frozenset({"bamboohr", "successfactors", "workday"})
 """Built-in connector ids with a delta query."""
 BAMBOO_API_ROOT = "/v1/"
 BAMBOO_DELETED = "deleted"
@@ -92,19 +97,47 @@ def fetch_changes(
         return fetch_records(successfactors_delta(definition, moment), config, **fetch_kwargs)
     if definition.id == "bamboohr":
         return _bamboohr_changes(definition, config, moment, **fetch_kwargs)
+    if definition.id == "workday":
+        from .workday_changes import workday_changes
+
+        return workday_changes(definition, config, moment, **fetch_kwargs)
     raise ConnectorError(f"connector {definition.id!r} has no delta query: pull it in full", connector=definition.id)
 
 
 # ---- SuccessFactors ------------------------------------------------------------------------------------------
 
 
+SUCCESSFACTORS_DELTA_ENTITIES = (
+    "",  # PerPerson itself
+    "personalInfoNav",  # PerPersonal: names
+    "emailNav",  # PerEmail
+    "phoneNav",  # PerPhone (no built-in field, but a config's extract may read it)
+    "employmentNav",  # EmpEmployment: hire and end dates, the termination
+    "employmentNav/jobInfoNav",  # EmpJob: title, department, manager, emplStatus
+)
+"""Where a mapped field's change moves a ``lastModifiedDateTime``. Microsoft's own SuccessFactors connector
+asks the same entities (Microsoft Learn, "How Microsoft Entra provisioning integrates with SAP SuccessFactors",
+incremental sync template; it adds effective-date conditions this connector does not need: with
+``asOfDate=9999-12-31`` a change dated ahead is read, and so filtered, when it is entered). On an
+effective-dated entity the condition holds when any time slice matches (SAP KBA 2920680)."""
+
+
 def successfactors_delta(definition: ConnectorDefinition, moment: dt.datetime) -> ConnectorDefinition:
-    """The definition with ``lastModifiedDateTime gt datetime'...'`` in its ``$filter``."""
-    condition = f"lastModifiedDateTime gt {odata_datetime_literal(moment)}"
+    """The definition with ``<entity>/lastModifiedDateTime gt datetimeoffset'...'`` for each entity in its
+    ``$filter``, or-ed (SAP KBA 2920680 writes Edm.DateTimeOffset literals ``datetimeoffset'...Z'``)."""
+    literal = odata_datetimeoffset_literal(moment)
+    condition = " or ".join(
+        f"{entity + '/' if entity else ''}lastModifiedDateTime gt {literal}" for entity in SUCCESSFACTORS_DELTA_ENTITIES
+    )
     query = dict(definition.request.query)
     existing = query.get("$filter", "").strip()
-    query["$filter"] = f"({existing}) and {condition}" if existing else condition
+    query["$filter"] = f"({existing}) and ({condition})" if existing else condition
     return definition.model_copy(update={"request": definition.request.model_copy(update={"query": query})})
+
+
+def odata_datetimeoffset_literal(moment: dt.datetime) -> str:
+    """The OData v2 ``datetimeoffset'YYYY-MM-DDTHH:MM:SSZ'`` literal of an aware moment, in UTC."""
+    return f"datetimeoffset'{moment.astimezone(dt.UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
 
 
 # ---- BambooHR ------------------------------------------------------------------------------------------------
@@ -150,8 +183,10 @@ def _bamboohr_changed_request(definition: ConnectorDefinition) -> ConnectorDefin
     if root < 0:
         raise ConnectorError(f"connector {definition.id!r}: request path {path!r} has no {BAMBOO_API_ROOT!r} API root",
                              connector=definition.id)  # fmt: skip
-    headers = {k: v for k, v in definition.request.headers.items() if k.lower() != "content-type"}
-    headers.setdefault("Accept", "application/json")
+    # employees/changed and employees/{id} have no format parameter: without Accept: application/json (any other
+    # value included) they answer XML, so it replaces whatever Accept the definition has.
+    headers = {k: v for k, v in definition.request.headers.items() if k.lower() not in ("content-type", "accept")}
+    headers["Accept"] = "application/json"
     request = RequestSpec(method="GET", path=path[: root + len(BAMBOO_API_ROOT)] + "employees/changed",
                           headers=headers)  # fmt: skip
     return definition.model_copy(update={"request": request, "recordsPath": "", "paging": PagingSpec()})

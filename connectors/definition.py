@@ -21,6 +21,8 @@ AuthType = Literal[
     "oauth2-client-credentials",
     "oauth2-refresh-token",
     "mtls-client-credentials",
+    "wss-username-token",
+    "oauth2-saml-bearer",
 ]
 PagingStyle = Literal["offset", "page", "odata", "next-link-body", "next-link-header", "page-token", "none"]
 
@@ -57,6 +59,8 @@ class AuthSpec(_Model):
     """How the client id and secret reach the token endpoint: a Basic header or form fields."""
     expirySkewSeconds: float = 60.0
     """A token is renewed this long before it expires."""
+    warning: str | None = None
+    """Logged each time a pull signs in this way: a scheme the vendor has retired (SuccessFactors' basic)."""
 
     @model_validator(mode="after")
     def _variants_need_selector(self) -> AuthSpec:
@@ -77,6 +81,37 @@ class ConfigField(_Model):
     description: str = ""
 
 
+class SoapSpec(_Model):
+    """A SOAP 1.1 call in place of a JSON one (``connectors/soap.py``): Workday's Get_Workers.
+
+    The envelope is built from ``body``; the pager's page and size parameters go into ``pagingElement``;
+    the answer is read into nested objects (``@attribute``, ``#text``) that ``recordsPath`` and the
+    ``extract`` expressions address."""
+
+    operation: str
+    """The request element, e.g. ``Get_Workers_Request``; the answer is the element named ``...Response``."""
+    namespace: str = "urn:com.workday/bsvc"
+    version: str | None = None
+    """The request's ``version`` attribute (template), e.g. ``{version}``."""
+    body: dict[str, Any] = Field(default_factory=dict)
+    """The request's children in schema order: a string (template) is an element's text, an object its
+    children (``@name`` keys are attributes), a list repeats the element. ``{asOfDate}`` and ``{asOfMoment}``
+    are the pull's effective date and entry moment, fixed once per pull so every page reads the same data."""
+    pagingElement: str = "Response_Filter"
+    """The child of ``body`` that gets the pager's parameters (Workday: ``Page`` and ``Count``)."""
+    repeated: list[str] = Field(default_factory=list)
+    """Answer elements always read as lists (``Worker``; ``Parent/Child`` for one parent only), so an index
+    such as ``[-1]`` means the same for one element as for several."""
+    keyedBy: dict[str, str] = Field(default_factory=dict)
+    """Answer elements read as one object keyed by an attribute: ``{"ID": "type"}`` makes Workday's
+    ``<ID type="Employee_ID">21001</ID>`` readable as ``ID.Employee_ID``."""
+    workerStatusKey: str | None = None
+    """Workday: the record key that gets the worker's status (Active, On Leave, Terminated, Pre-Hire,
+    Inactive) derived from ``Worker_Status_Data`` (``connectors/workday.py``)."""
+    futureHireLookup: bool = False
+    """Workday: read each future-dated hire again as of the hire date, as Entra's connector does."""
+
+
 class RequestSpec(_Model):
     """The request that lists workers (first page)."""
 
@@ -88,6 +123,14 @@ class RequestSpec(_Model):
     body: Any = None
     """JSON body (POST), sent as is."""
     headers: dict[str, str] = Field(default_factory=lambda: {"Accept": "application/json"})
+    soap: SoapSpec | None = None
+    """A SOAP envelope instead of JSON (``connectors/soap.py``); the method must be POST."""
+
+    @model_validator(mode="after")
+    def _soap_posts(self) -> RequestSpec:
+        if self.soap is not None and self.method != "POST":
+            raise ValueError("a SOAP request ('soap') is sent with method POST")
+        return self
 
 
 class PagingSpec(_Model):

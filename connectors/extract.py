@@ -1,11 +1,32 @@
 """Field expressions: pick one value out of a vendor's nested worker JSON.
 
-Grammar: steps joined by dots. A step is a key (``person``), a quoted key (``['@odata.nextLink']``),
-an index (``[0]``, ``[-1]`` for the last: rehires), or a filter keeping the FIRST element that
-matches: ``[?isPrimary]`` (truthy), ``[?EmailType=='W1']``, ``[?typeCode.codeValue!='X']``.
-A filter applied to a single object tests that object. Anything missing gives ``""``; OData
-``/Date(ms)/`` strings are returned unchanged (the profiles' date transform reads them).
-Evaluation never raises, whatever the JSON.
+Grammar::
+
+    expression  := alternative ( "||" alternative )*
+    alternative := step ( "." step | "[" bracket "]" )*
+    step        := key | "@" | "[" bracket "]"
+    bracket     := index | quoted-key | "?" condition
+    condition   := path | path "==" literal | path "!=" literal
+
+A step is a key (``person``), a quoted key (``['@odata.nextLink']``), an index (``[0]``, ``[-1]`` for
+the last: rehires), or a filter keeping the FIRST element that matches: ``[?isPrimary]`` (truthy),
+``[?EmailType=='W1']``, ``[?typeCode.codeValue!='X']``. A filter applied to a single object tests
+that object. ``@`` as the first step of a path is the value itself: in a filter, the element under
+test; a filter on ``@`` alone also tests a single string, number or boolean, so
+``hireDate[?@!='0000-00-00']`` keeps a date unless it is BambooHR's empty date (a filter on any
+other path finds nothing in a plain value). ``@`` elsewhere is refused; a key named ``@`` is
+written ``['@']``.
+
+Alternatives: ``a.shortName || a.longName`` is the value of the first alternative that is not
+empty, where empty means missing, null, a string of only spaces, or an empty list or object
+(``false`` and ``0`` are values). When every alternative is empty, the last one's value is given.
+Spaces around ``||`` are ignored; ``||`` inside brackets or quotes is text; a lone ``|`` outside
+them is refused (it is almost always a ``||`` with a character missing; quote such a key).
+
+Anything missing gives ``""``; OData ``/Date(ms)/`` strings are returned unchanged (the profiles'
+date transform reads them). Evaluation never raises, whatever the JSON; a malformed expression is
+refused when compiled (ValueError naming what is wrong), which the connector definition does when
+it is loaded.
 """
 
 from __future__ import annotations
@@ -47,13 +68,28 @@ def compile_expression(expression: str) -> Expression:
 
 @lru_cache(maxsize=4096)
 def _compiled(expression: str) -> Expression:
-    steps = tuple(_parse(expression))
+    alternatives = _alternatives(expression)
+    paths = tuple(tuple(_parse(alternative)) for alternative in alternatives)
+    if len(paths) == 1:
+        steps = paths[0]
 
-    def evaluate(record: Any) -> Any:
-        value = _walk(record, steps)
+        def evaluate(record: Any) -> Any:
+            value = _walk(record, steps)
+            return MISSING if value is None else value
+
+        return evaluate
+
+    *first, last = paths
+
+    def evaluate_first(record: Any) -> Any:
+        for steps in first:
+            value = _walk(record, steps)
+            if not _empty(value):
+                return value
+        value = _walk(record, last)
         return MISSING if value is None else value
 
-    return evaluate
+    return evaluate_first
 
 
 def evaluate(record: Any, expression: str) -> Any:
@@ -67,6 +103,45 @@ def flatten(record: Any, expressions: Mapping[str, str]) -> dict[str, Any]:
 
 
 # ---- parsing -------------------------------------------------------------------------------------------
+
+
+def _alternatives(expression: str) -> list[str]:
+    """``expression`` cut at each ``||`` outside brackets and quotes; one part when there is none.
+
+    A single part is kept as written (a key may end in a space); several are stripped of the spaces
+    around ``||``.
+    """
+    if not expression or not expression.strip():
+        raise ValueError("empty expression")
+    parts: list[str] = []
+    depth, quote, start, i = 0, "", 0, 0
+    while i < len(expression):
+        char = expression[i]
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"" and depth:
+            quote = char
+        elif char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(depth - 1, 0)  # an unbalanced ']' is reported by _parse, with its position
+        elif char == "|" and not depth:
+            if expression.startswith("||", i):
+                parts.append(expression[start:i])
+                start = i = i + 2
+                continue
+            raise ValueError(f"{expression!r}: a single '|' at position {i}: alternatives are written '||' "
+                             "(a key with '|' in it is quoted: ['a|b'])")  # fmt: skip
+        i += 1
+    parts.append(expression[start:])
+    if len(parts) == 1:
+        return parts
+    stripped = [part.strip() for part in parts]
+    for number, part in enumerate(stripped, 1):
+        if not part:
+            raise ValueError(f"{expression!r}: alternative {number} of {len(parts)} is empty")
+    return stripped
 
 
 def _parse(expression: str) -> list[Step]:
@@ -95,7 +170,13 @@ def _parse(expression: str) -> list[Step]:
             j = i
             while j < n and expression[j] not in ".[]":
                 j += 1
-            steps.append(_Key(expression[i:j]))
+            name = expression[i:j]
+            if name == "@":
+                if i != 0:
+                    raise ValueError(f"{expression!r}: '@' (the value itself) can only begin a path; "
+                                     "a key named '@' is written ['@']")  # fmt: skip
+            else:
+                steps.append(_Key(name))
             expect_step = False
             i = j
     if expect_step:
@@ -162,7 +243,12 @@ def _walk(value: Any, steps: tuple[Step, ...]) -> Any:
                 return None
             value = value[step.position]
         else:
-            candidates = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+            if isinstance(value, list):
+                candidates = value
+            elif isinstance(value, dict) or not step.path:  # a plain value is tested by a condition on @ only
+                candidates = [value]
+            else:
+                candidates = []
             value = next((item for item in candidates if _matches(item, step)), None)
         if value is None:
             return None
@@ -175,6 +261,17 @@ def _matches(item: Any, condition: _Filter) -> bool:
         return _truthy(value)
     equal = _text(value) == condition.literal
     return equal if condition.op == "==" else not equal
+
+
+def _empty(value: Any) -> bool:
+    """What an alternative may not be for ``||`` to stop at it: missing, null, blank text, [] or {}."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | dict):
+        return not value
+    return False
 
 
 def _truthy(value: Any) -> bool:

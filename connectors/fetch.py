@@ -31,6 +31,7 @@ from .definition import ConnectorDefinition
 from .extract import compile_expression, flatten
 from .network import BlockedAddress, GuardedTransport, NetworkPolicy, Resolver, system_resolver
 from .paging import NextPage, Page, Pager, PagingError
+from .soap import SoapWire
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ class Pull:
             raise ctx.error(f"config fields missing: {', '.join(missing)}")
         self.base = checked_url(str(ctx.config.get("baseUrl", "")), ctx, allow_loopback_http=allow_loopback_http)
         auth_spec = select_auth(definition, ctx)
+        # A SOAP definition (Workday's Get_Workers) sends envelopes and reads XML answers: connectors/soap.py.
+        soap = definition.request.soap
+        self.wire = None if soap is None else SoapWire(soap, ctx, auth_spec, records_path=definition.recordsPath)
         token_url: str | None = None
         if auth_spec.type in ("oauth2-client-credentials", "oauth2-refresh-token", "mtls-client-credentials"):
             raw = ctx.config.get("tokenUrl") or (
@@ -134,7 +138,8 @@ class Pull:
             verify = ssl.create_default_context(cafile=str(ctx.config["caCertificatePath"]))
         # Every request, token calls and next links included, is checked for where it goes (``network``).
         network = NetworkPolicy(allow_loopback=allow_loopback_http, allow_private=allow_private_networks)
-        guarded = GuardedTransport(transport or httpx.HTTPTransport(verify=verify), network,
+        inner = transport or httpx.HTTPTransport(verify=verify)
+        guarded = GuardedTransport(inner if self.wire is None else self.wire.transport(inner), network,
                                    resolve=resolve or system_resolver)  # fmt: skip
         self.client = httpx.Client(auth=self.auth, transport=guarded, timeout=timeout,
                                    follow_redirects=False)  # fmt: skip
@@ -152,6 +157,8 @@ class Pull:
         self.pager = Pager(definition.paging, page_size)
         self.records_at = compile_expression(definition.recordsPath) if definition.recordsPath else None
         self.extract = dict(definition.extract)
+        if self.wire is not None:
+            self.wire.resend = lambda params: self._send(self.url, params)
 
     def _join(self, path: str) -> str:
         return str(self.base).rstrip("/") + "/" + path.lstrip("/")
@@ -312,6 +319,8 @@ class Pull:
             if stop is not None and stop.is_set():
                 raise _Discarded(path)
             attempts[0] += 1
+            if self.wire is not None:
+                return self.wire.send(self.client, self.method, url, params, self.headers)
             return self.client.request(self.method, url, params=dict(params) if params else None,
                                        headers=self.headers,
                                        json=self.body if self.method == "POST" else None)  # fmt: skip
@@ -355,7 +364,9 @@ class Pull:
         if 200 <= status < 300:
             return response
         if not RetryPolicy.retryable(status):
-            raise ctx.error(f"{self.method} answered HTTP {status}{status_hint(status)}", path=path, status=status)
+            fault = self.wire.fault_text(response) if self.wire is not None else ""
+            raise ctx.error(f"{self.method} answered HTTP {status}{status_hint(status)}{fault}", path=path,
+                            status=status)  # fmt: skip
         raise ctx.error(f"{self.method} failed after {attempts[0]} tries (last: {last[0]})", path=path,
                         status=status)  # fmt: skip
 
@@ -369,6 +380,8 @@ class Pull:
             response.stream = httpx.ByteStream(b"")
 
     def _parse_page(self, response: httpx.Response) -> Page:
+        if self.wire is not None:
+            return self.wire.page(response)
         path = response.request.url.path
         link_next = response.links.get("next", {}).get("url")
         if response.status_code == 204 or not response.content.strip():

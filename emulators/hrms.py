@@ -14,9 +14,11 @@ In tests::
 From a shell: ``python -m emulators.hrms --vendor workday --port 8780`` prints the base URL and a
 working connector configuration as JSON, then serves until Ctrl-C.
 
-Choices where vendors leave room: BambooHR answers 406 (not XML) without ``Accept: application/json``;
-SuccessFactors basic auth is ``{username}@{companyId}`` from ``config``; custom-rest takes an ``auth``
-keyword ("none", "basic", "bearer", "apikey" (header ``X-API-Key``), "oauth2"; default "apikey").
+Choices where vendors leave room: BambooHR answers XML without ``Accept: application/json``, as its
+documentation says; the ``quirks`` keyword picks facts the vendors leave open (BambooHR's empty dates,
+ADP's workers on leave); SuccessFactors signs in with a SAML bearer assertion and refuses basic auth,
+which SAP removed; custom-rest takes an ``auth`` keyword ("none", "basic", "bearer", "apikey" (header
+``X-API-Key``), "oauth2"; default "apikey").
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ __all__ = ["CUSTOM_AUTH", "VENDORS", "HrmsEmulator", "HrmsError"]
 
 VENDORS = ("workday", "workday-raas", "successfactors", "bamboohr", "adp", "oracle-hcm", "custom-rest")
 CUSTOM_AUTH = ("none", "basic", "bearer", "apikey", "oauth2")
-MAX_PAGE = {"workday": 100, "successfactors": 1000, "adp": 100, "oracle-hcm": 500, "custom-rest": 100}
+MAX_PAGE = {"workday": 999, "successfactors": 1000, "adp": 100, "oracle-hcm": 500, "custom-rest": 100}
 TENANT = "contoso"
 USERNAME = "isu_hr_sync"
 PASSWORD = "Pa55-w0rd!"
@@ -72,6 +74,7 @@ class HrmsEmulator:
         token_lifetime: float = 3600.0,
         clock: Callable[[], float] = time.time,
         auth: str = "apikey",
+        quirks: dict[str, Any] | None = None,
     ) -> None:
         if vendor not in VENDORS:
             raise ValueError(f"vendor must be one of {', '.join(VENDORS)}, got {vendor!r}")
@@ -81,9 +84,17 @@ class HrmsEmulator:
             raise ValueError(f"max_page_size must be at least 1, got {max_page_size}")
         self.vendor = vendor
         self.auth = auth
+        # Facts the vendor's documentation leaves open, one value or the other, so that tests can run both
+        # (each vendor module's QUIRKS lists its names, values and default; it refuses unknown ones).
+        self.quirks: dict[str, Any] = dict(quirks or {})
         self.seed = seed
         self.max_page_size = max_page_size if max_page_size is not None else MAX_PAGE.get(vendor, 100)
         self.token_lifetime = token_lifetime
+        # oracle-hcm: hasMore stays true on the last non-empty page, a secondary-source quirk (hrms-apis.md);
+        # False gives Oracle's documented hasMore, so tests can run the connector against both.
+        self.oracle_wrong_has_more = True
+        # oracle-hcm: Oracle documents no order for a worker's work relationships; True lists the newest first.
+        self.oracle_newest_first = False
         self._clock = clock
         self._rng = random.Random(f"{seed}-tokens")
         self._lock = threading.Lock()
@@ -94,6 +105,10 @@ class HrmsEmulator:
         self.people: list[Person] = build_population(workers, seed, today_of(clock()))
         self.worker_ids: list[str] = [p.worker_id for p in self.people]
         self.requests: list[tuple[str, str, str, int]] = []
+        self.job_changed: dict[str, dt.datetime] = {}
+        """Worker id -> when ``touch`` last changed its job (SuccessFactors: EmpJob's lastModifiedDateTime)."""
+        self.changed_before_touch: dict[str, dt.datetime] = {}
+        """Worker id -> its ``last_changed`` before the first ``touch`` (SuccessFactors: PerPerson's, unmoved)."""
         self.refresh_token: str = self._new_secret("rt")
         self.static_token: str = self._new_secret("st")  # bearer for custom-rest "bearer" and Oracle
         self.base_url = "http://127.0.0.1:0"
@@ -160,8 +175,10 @@ class HrmsEmulator:
     def touch(self, worker_ids: list[str], when: str | None = None) -> None:
         """Mark these workers changed at ``when`` (ISO 8601; default: now on the clock) with a new job title.
 
-        BambooHR's ``employees/changed`` and SuccessFactors' ``lastModifiedDateTime`` then report them; the
-        title moves to the next one in hrms_data.TITLES, so a delta can be told from the old record.
+        BambooHR's ``employees/changed`` then reports them (``last_changed`` moves); SuccessFactors dates each
+        entity on its own, so there only EmpJob's ``lastModifiedDateTime`` moves (``job_changed``), PerPerson's
+        keeps ``changed_before_touch``. The title moves to the next one in hrms_data.TITLES, so a delta can be
+        told from the old record.
         """
         from emulators.hrms_vendors import parse_since
 
@@ -174,6 +191,8 @@ class HrmsEmulator:
             people = []
             for person in self.people:
                 if person.worker_id in wanted:
+                    self.changed_before_touch.setdefault(person.worker_id, person.last_changed)
+                    self.job_changed[person.worker_id] = moment
                     job = replace(person.current, job=retitled(person.current.job))
                     person = replace(person, employments=(*person.employments[:-1], job), last_changed=moment)
                 people.append(person)
@@ -181,6 +200,10 @@ class HrmsEmulator:
         self._refresh_shapes()
 
     # Helpers for the routes
+
+    def now(self) -> dt.datetime:
+        """The emulator's clock as an aware UTC time (SuccessFactors' effective dating reads "today" from it)."""
+        return dt.datetime.fromtimestamp(self._clock(), dt.UTC)
 
     @property
     def tls_files(self) -> TlsFiles | None:

@@ -1,12 +1,43 @@
-"""ADP Workforce Now: hr/v2/workers over mutual TLS, $top/$skip paging ending in HTTP 204."""
+"""ADP Workforce Now: hr/v2/workers over mutual TLS, $top/$skip paging ending in HTTP 204.
+
+Sources:
+
+* Paging (``$top`` at most 100, ``$skip``; HTTP 204 with no body past the end), OAuth2 client credentials
+  at ``/auth/oauth/v2/token`` and the client certificate on every call: ADP's Worker v2 API guide and
+  developer portal (developers.adp.com), as summarised in /work/shared/docs/hrms-apis.md.
+* The worker's shape follows ADP Workforce Now worker samples published on GitHub (the Worker v2
+  "workers" response kept as a test fixture in github.com/craibuc/node-adp-workforce-now,
+  tests/fixtures/workers/aoid/200.json, and the list examples on prismatic.io's ADP Workforce Now
+  component page): ``associateOID`` (ADP's own id, 16 characters starting G3), ``workerID.idValue``
+  (the company's worker id), ``person.legalName`` (``givenName``, ``familyName1``, ``formattedName``
+  "Last, First"), personal emails under ``person.communication``, work ones under
+  ``businessCommunication.emails`` (``nameCode`` "Work E-mail"), ``workerDates``
+  (``originalHireDate``, ``rehireDate``, ``terminationDate``, absent when not set, never null),
+  ``workerStatus.statusCode.codeValue`` (Active, Inactive, Terminated) and ``workAssignments``, each with
+  ``primaryIndicator``, ``hireDate``/``actualStartDate``/``terminationDate``, ``assignmentStatus``
+  (code A, L or T with a ``shortName``), ``jobCode``, ``jobTitle``, ``positionID``,
+  ``homeOrganizationalUnits`` typed by ``typeCode.codeValue`` (Department, Business Unit) and
+  ``reportsTo`` (the manager's ``positionID``, ``associateOID``, ``workerID`` and name). Values are the
+  emulator's own (an equivalent, not a copy).
+* Codes carry ``codeValue`` and a ``shortName``, a ``longName`` or both (the published samples have all
+  three forms). Organisational units and job codes often carry only ``longName`` (hrms-apis.md,
+  Corrections; public integrations fall back from one to the other), so by position ``i % 3``:
+  0 ``shortName`` only (as the published sample's department), 1 ``longName`` only and no ``jobTitle``,
+  2 both.
+* Future hires may already have status Active (hrms-apis.md, Corrections): pre-hires here are Active with
+  a hire date to come.
+* Workers on leave: whether WFN shows them as ``workerStatus`` Inactive or keeps them Active with only
+  the assignment's status at L (Leave) is not documented here. The quirk ``leave_status`` picks
+  "Inactive" (the default) or "Active"; tests run both.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emulators.entra_server import Request, Response
-from emulators.hrms_data import Person, iso
+from emulators.hrms_data import Employment, Person, iso
 from emulators.hrms_http import (
     HrmsError,
     client_of,
@@ -22,46 +53,90 @@ from emulators.hrms_shapes import Record, manager_of, wid
 if TYPE_CHECKING:
     from emulators.hrms import HrmsEmulator
 
-_ADP_STATUS = {"active": "Active", "leave": "Inactive", "terminated": "Terminated", "prehire": "Active"}
+QUIRKS: dict[str, tuple[Any, ...]] = {
+    # name: (default, other values): workerStatus of a worker on leave
+    "leave_status": ("Inactive", "Active"),
+}
+_ADP_STATUS = {"active": "Active", "terminated": "Terminated", "prehire": "Active"}
+_ASSIGNMENT_STATUS = {"A": "Active", "L": "Leave", "T": "Terminated"}
+SHORT_ONLY, LONG_ONLY, BOTH = 0, 1, 2
+
+
+def quirk(emu: HrmsEmulator, name: str) -> Any:
+    unknown = set(emu.quirks) - set(QUIRKS)
+    if unknown:
+        raise ValueError(f"adp has no quirk {', '.join(sorted(unknown))} (known: {', '.join(QUIRKS)})")
+    default, *others = QUIRKS[name]
+    value = emu.quirks.get(name, default)
+    if value != default and value not in others:
+        raise ValueError(f"adp quirk {name}: {value!r} is not one of {[default, *others]!r}")
+    return value
 
 
 def adp_oid(person: Person) -> str:
     return "G3" + wid("adp", person.internal_id)[:14].upper()
 
 
-def adp(person: Person, people: Sequence[Person]) -> Record:
+def naming(person: Person) -> int:
+    """How this worker's codes are named: SHORT_ONLY, LONG_ONLY or BOTH (by position)."""
+    return person.index % 3
+
+
+def code(value: str, name: str, form: int) -> Record:
+    """An ADP code with ``shortName``, ``longName`` or both, as ``form`` says."""
+    named: Record = {"codeValue": value}
+    if form in (SHORT_ONLY, BOTH):
+        named["shortName"] = name
+    if form in (LONG_ONLY, BOTH):
+        named["longName"] = name
+    return named
+
+
+def _present(record: Record) -> Record:
+    """ADP leaves out what is not set rather than sending null."""
+    return {key: value for key, value in record.items() if value is not None}
+
+
+def _assignment(person: Person, manager: Person | None, n: int, emp: Employment) -> Record:
+    form = naming(person)
+    status = "T" if emp.end is not None else ("L" if emp.current and person.status == "leave" else "A")
+    assignment: Record = {
+        "itemID": f"{person.worker_id}N{n + 1}",
+        "primaryIndicator": emp.current,
+        "hireDate": iso(emp.start),
+        "actualStartDate": iso(emp.start),
+        "terminationDate": iso(emp.end),
+        "assignmentStatus": {"statusCode": {"codeValue": status, "shortName": _ASSIGNMENT_STATUS[status]}},
+        "workerTypeCode": {"codeValue": "FTR", "shortName": "Full-time Regular"},
+        "jobCode": code(emp.job[0], emp.job[1], form),
+        "jobTitle": None if form == LONG_ONLY else emp.job[1],
+        "positionID": f"CTS{person.worker_id}",
+        "homeOrganizationalUnits": [
+            {"nameCode": code("BU1", "Contoso US", form), "typeCode": {"codeValue": "Business Unit"}},
+            {
+                "nameCode": code(emp.department[0], emp.department[1], form),
+                "typeCode": {"codeValue": "Department", "shortName": "Department"},
+            },
+        ],
+        "reportsTo": None
+        if manager is None
+        else [
+            {
+                "positionID": f"CTS{manager.worker_id}",
+                "associateOID": adp_oid(manager),
+                "workerID": {"idValue": manager.worker_id},
+                "reportsToWorkerName": {"formattedName": f"{manager.last}, {manager.first}"},
+            }
+        ],
+        "managementPositionIndicator": person.is_manager,
+    }
+    return _present(assignment)
+
+
+def adp(person: Person, people: Sequence[Person], leave_status: str = "Inactive") -> Record:
     manager = manager_of(person, people)
-    assignments = []
-    for n, emp in enumerate(person.employments):
-        assignment: Record = {
-            "itemID": f"{person.worker_id}N{n + 1}",
-            "primaryIndicator": emp.current,
-            "hireDate": iso(emp.start),
-            "terminationDate": iso(emp.end),
-            "assignmentStatus": {"statusCode": {"codeValue": "A" if emp.end is None else "T"}},
-            "jobCode": {"codeValue": emp.job[0], "shortName": emp.job[1]},
-            "jobTitle": emp.job[1],
-            "homeOrganizationalUnits": [
-                {
-                    "nameCode": {"codeValue": "BU1", "shortName": "Contoso US"},
-                    "typeCode": {"codeValue": "Business Unit"},
-                },
-                {
-                    "nameCode": {"codeValue": emp.department[0], "shortName": emp.department[1]},
-                    "typeCode": {"codeValue": "Department"},
-                },
-            ],
-            "reportsTo": []
-            if manager is None
-            else [
-                {
-                    "associateOID": adp_oid(manager),
-                    "workerID": {"idValue": manager.worker_id},
-                    "reportsToWorkerName": {"formattedName": f"{manager.first} {manager.last}"},
-                }
-            ],
-        }
-        assignments.append(assignment)
+    assignments = [_assignment(person, manager, n, emp) for n, emp in enumerate(person.employments)]
+    status = leave_status if person.status == "leave" else _ADP_STATUS[person.status]
     return {
         "associateOID": adp_oid(person),
         "workerID": {"idValue": person.worker_id},
@@ -72,25 +147,38 @@ def adp(person: Person, people: Sequence[Person]) -> Record:
                 "formattedName": f"{person.last}, {person.first}",
             },
             "birthDate": iso(person.birth_date),
-            "communication": {"emails": [{"emailUri": person.home_email, "nameCode": {"codeValue": "Personal"}}]},
+            "communication": {
+                "emails": [
+                    {
+                        "nameCode": {"codeValue": "Personal E-mail", "shortName": "Personal E-mail"},
+                        "emailUri": person.home_email,
+                        "notificationIndicator": True,
+                    }
+                ]
+            },
         },
         "businessCommunication": {
-            "emails": [{"emailUri": person.work_email, "nameCode": {"codeValue": "Work E-mail"}}],
-            "landlines": [{"formattedNumber": person.work_phone}],
-            "mobiles": [{"formattedNumber": person.mobile_phone}],
+            "emails": [
+                {"nameCode": {"codeValue": "Work E-mail", "shortName": "Work E-mail"}, "emailUri": person.work_email}
+            ],
+            "landlines": [{"nameCode": {"codeValue": "Work Phone"}, "formattedNumber": person.work_phone}],
+            "mobiles": [{"nameCode": {"codeValue": "Work Cell"}, "formattedNumber": person.mobile_phone}],
         },
-        "workerDates": {
-            "originalHireDate": iso(person.hire_date),
-            "rehireDate": iso(person.current.start) if len(person.employments) > 1 else None,
-            "terminationDate": iso(person.termination_date),
-        },
-        "workerStatus": {"statusCode": {"codeValue": _ADP_STATUS[person.status]}},
+        "workerDates": _present(
+            {
+                "originalHireDate": iso(person.hire_date),
+                "rehireDate": iso(person.current.start) if len(person.employments) > 1 else None,
+                "terminationDate": iso(person.termination_date),
+            }
+        ),
+        "workerStatus": {"statusCode": {"codeValue": status}},
         "workAssignments": assignments,
     }
 
 
 def records(emu: HrmsEmulator) -> list[Record]:
-    return [adp(p, emu.people) for p in emu.people]
+    leave_status = quirk(emu, "leave_status")
+    return [adp(p, emu.people, leave_status) for p in emu.people]
 
 
 def route(emu: HrmsEmulator, request: Request) -> Response:

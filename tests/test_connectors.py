@@ -68,7 +68,8 @@ def test_builtin_key_choices() -> None:
     registry = load_registry()
     assert registry["successfactors"].extract["email"] == "emailNav.results[?isPrimary].emailAddress"
     assert registry["successfactors"].auth.selectBy == "authMode"
-    assert set(registry["successfactors"].auth.variants) == {"basic", "oauth2", "bearer"}
+    assert set(registry["successfactors"].auth.variants) == {"saml", "bearer", "basic"}
+    assert registry["successfactors"].auth.type == "oauth2-saml-bearer"  # basic is legacy: SAP removed it
     assert "2026-11-20" in registry["successfactors"].description
     assert registry["bamboohr"].request.query["onlyCurrent"] == "false"
     assert registry["bamboohr"].request.path.endswith("/reports/custom")
@@ -161,13 +162,43 @@ ADP = {
         ({"a": 5}, "a.b.c", ""),
         ({"flag": "true", "v": 1}, "[?flag].v", 1),
         ({"n": [{"k": 1, "v": "one"}]}, "n[?k=='1'].v", "one"),
+        # alternatives: the first that is not empty (missing, null, blank, [] or {}); else the last one's value
+        ({"c": {"shortName": "", "longName": "Engineering"}}, "c.shortName || c.longName", "Engineering"),
+        ({"c": {"longName": "Engineering"}}, "c.shortName||c.longName", "Engineering"),
+        ({"c": {"shortName": "Eng", "longName": "Engineering"}}, "c.shortName || c.longName", "Eng"),
+        ({"c": {"shortName": "  ", "longName": None}}, "c.shortName || c.longName", ""),
+        ({"c": {"shortName": "  "}}, "c.shortName || c.missing || c.shortName", "  "),
+        ({"a": [], "b": {}, "c": "x"}, "a || b || c", "x"),
+        ({"a": False, "b": "x"}, "a || b", False),
+        ({"a": 0, "b": "x"}, "a || b", 0),
+        ({"k||v": "text", "v": "alt"}, "['k||v'] || v", "text"),
+        (
+            ADP,
+            "workAssignments[?primaryIndicator].jobTitle || workAssignments[-1].homeOrganizationalUnits[-1]"
+            ".nameCode.shortName",
+            "Eng",
+        ),
+        # @ is the value itself: a filter on @ also tests a plain value
+        ({"d": "0000-00-00"}, "d[?@!='0000-00-00']", ""),
+        ({"d": "2024-05-01"}, "d[?@!='0000-00-00']", "2024-05-01"),
+        ({"d": None}, "d[?@!='0000-00-00']", ""),
+        ({"d": "0000-00-00", "e": "2020-01-02"}, "d[?@!='0000-00-00'] || e", "2020-01-02"),
+        ({"tags": ["a", "b"]}, "tags[?@=='b']", "b"),
+        ({"n": [{"k": 1}, {"k": 2}]}, "n[?@.k=='2'].k", 2),
+        ({"s": "text"}, "s[?k!='1']", ""),  # a path into a plain value finds nothing
+        ({"s": "yes"}, "s[?@]", "yes"),
+        ({"a": 1}, "@.a", 1),
     ],
 )
 def test_expressions(record: Any, expression: str, expected: Any) -> None:
     assert evaluate(record, expression) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "a..b", "a.", "a[", "a[x]", "a]b", "a[?]", "a[?b==]", "a['b]"])
+BAD = ["", "a..b", "a.", "a[", "a[x]", "a]b", "a[?]", "a[?b==]", "a['b]"]
+BAD_ALTERNATIVES = ["a ||", "|| a", "a || || b", "a | b", "a|b", "a.@", "a || b.", "a || [?]"]
+
+
+@pytest.mark.parametrize("bad", BAD + BAD_ALTERNATIVES)
 def test_bad_expressions_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         compile_expression(bad)
@@ -194,6 +225,8 @@ def test_flatten_never_raises_on_any_json(record: Any) -> None:
         "d": "b[?a.b=='x'].k",
         "e": "k[?a!='1'][-1]",
         "f": "[?a].b",
+        "g": "a.b || k[?@=='x'] || b[-1]",
+        "h": "a[?@!='1'] || [?@.k].a",
     }
     flat = flatten(record, expressions)
     assert set(flat) == set(expressions)
@@ -224,7 +257,8 @@ def test_static_auth_flows() -> None:
 
 def test_build_auth_templated_username() -> None:
     definition = load_registry()["successfactors"]
-    auth = build_auth(definition.auth, {"username": "api", "companyId": "CO", "password": "pw"}, token_url=None)
+    legacy = definition.auth.variants["basic"]
+    auth = build_auth(legacy, {"username": "api", "companyId": "CO", "password": "pw"}, token_url=None)
     assert next(auth.sync_auth_flow(_request())).headers["Authorization"] == _basic("api@CO", "pw")
 
 

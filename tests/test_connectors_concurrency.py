@@ -106,7 +106,9 @@ def test_total_known_stops_asking_past_it(emulators: dict[str, Any]) -> None:
     emulator = emulators["workday"]  # total in every page: nothing is asked past record 23
     emulator.requests.clear()
     _, report = _fetch("workday", _vendor_config(emulator))
-    assert len(_data_calls(emulator)) == report.pages == 5
+    # besides the pages, one call per future-dated hire: read again as of the hire date (connectors/soap.py)
+    future_hires = sum(r["status"] == "Pre-Hire" for r in emulator.raw_workers)
+    assert report.pages == 5 and len(_data_calls(emulator)) == report.pages + future_hires
 
 
 def test_pages_past_the_end_are_requested_but_never_yielded(emulators: dict[str, Any]) -> None:
@@ -165,7 +167,9 @@ def test_tokens_expire_mid_pull(vendor: str, emulators: dict[str, Any]) -> None:
     assert [r["workerId"] for r in records] == emulator.worker_ids
     statuses = [status for _, _, _, status in _data_calls(emulator)]
     tokens = [r for r in emulator.requests if _is_token_call(r)]
-    assert 401 in statuses and len(tokens) >= 2  # refreshed once, and nobody failed for it
+    # Workday's Get_Workers may refuse a token with its authentication fault (HTTP 500), read as a 401
+    refused = 500 if vendor == "workday" else 401
+    assert refused in statuses and len(tokens) >= 2  # refreshed once, and nobody failed for it
 
 
 def test_tokens_expire_mid_pull_custom_rest_oauth2(custom_oauth: Any) -> None:

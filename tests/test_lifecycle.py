@@ -61,6 +61,13 @@ def test_a_last_day_disables_from_the_day_after_whatever_the_status() -> None:
     assert summary.lifecycle["nextChange"] == "2026-12-02", "the day after worker 2's last day"
 
 
+def test_a_source_showing_future_records_can_keep_workers_active_until_their_last_day() -> None:
+    # SuccessFactors read with asOfDate=9999-12-31 shows a termination entered ahead as status T already.
+    rows = ["1,a,Terminated,2020-01-01,2026-12-10", "2,b,Terminated,2020-01-01,2026-11-30"]
+    assert actives(rows, profile())[0] == {"1": False, "2": False}, "by default the status decides"
+    assert actives(rows, profile(activeUntilLeaveDate=True))[0] == {"1": True, "2": False}
+
+
 def test_dates_in_the_vendors_spellings_and_bad_ones() -> None:
     rows = ["1,a,Active,/Date(1797724800000)/,", "2,b,Active,2026-12-20+01:00,", "3,c,Active,2026-12-20T00:00:00Z,"]
     assert actives(rows, profile())[0] == {"1": False, "2": False, "3": False}

@@ -22,6 +22,7 @@ from provisioning.core.mapping.profile import Lifecycle
 from provisioning.core.mapping.transforms import parse_moment
 
 ValueOf = Callable[[Any], Any]
+_NEVER = date(9999, 12, 31)
 _DAY_WITH_ZONE = re.compile(r"\d{4}-\d{2}-\d{2}(?:Z|[+-]\d{2}:\d{2})")
 
 
@@ -59,7 +60,9 @@ class LifecyclePolicy:
                 if active:
                     self.leavers += 1
                 return False
-            self._changes_on(last + timedelta(days=1))
+            self._changes_on(last + timedelta(days=1) if last < date.max else date.max)
+            if self.lifecycle.activeUntilLeaveDate and last < _NEVER:  # a real, scheduled last day, not an open end
+                active = True
         if first is not None:
             enabled_from = first - timedelta(days=self.lifecycle.activateDaysBefore)
             if enabled_from > self.today and self.lifecycle.preHire != "send":
@@ -72,6 +75,8 @@ class LifecyclePolicy:
         return active
 
     def _changes_on(self, day: date) -> None:
+        if day >= _NEVER:
+            return  # 9999-12-31, SuccessFactors' open end: no change ever comes
         if self.next_change is None or day < self.next_change:
             self.next_change = day
 

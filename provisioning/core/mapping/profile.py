@@ -272,6 +272,10 @@ class Lifecycle(_Model):
     preHire: Literal["disable", "hold", "send"] = "disable"
     """A worker whose first day is more than ``activateDaysBefore`` days away: created disabled (the account is
     ready on day one), held back (not sent until then), or sent as the HR status says."""
+    activeUntilLeaveDate: bool = False
+    """A worker whose last day is still ahead is active until then, whatever the status says: for sources that
+    show future-dated records today (SuccessFactors read with ``asOfDate``, where a termination entered
+    ahead already shows status T)."""
     activateDaysBefore: int = Field(default=0, ge=0, le=365)
     """How many days before the first day a pre-hire is enabled (or, with ``hold``, first sent)."""
     missing: Literal["ignore", "disable"] = "ignore"
