@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from emulators.hrms import HrmsEmulator
 from provisioning import ProfileError
 from provisioning.hr.jobs import resolve_settings
 from provisioning.settings import SettingsError
+from provisioning.state.blob import BlobState
 from provisioning.state.tokens import LocalTokenStore
 from tests.azurite import StorageSandbox
 from tests.functions_support import FunctionHost, call, host_for
@@ -201,3 +203,27 @@ def test_http_connectors_list_and_test(host: FunctionHost) -> None:
         "test_connector", "POST", "http://x", b"{}", {"Content-Type": "application/json"}, route={"id": "peoplesoft"}
     )
     assert status == 404 and body["error"]["code"] == "UnknownConnector"
+
+
+def test_a_date_driven_change_due_makes_the_pull_read_the_whole_source(host: FunctionHost) -> None:
+    # BambooHR's own delta reports a change when it is entered, not when it takes effect: on the day a
+    # pre-hire starts (the feed's nextChange), the scheduled pull reads everyone instead.
+    with HrmsEmulator("bamboohr", workers=20) as bamboo:
+        add_job(host, "bamboo", {"connector": "bamboohr", "profile": "bamboohr", "config": bamboo.config})
+        first = _record(host, tick(host)[0])
+        assert first["status"] == "completed" and first["summary"]["lifecycle"]["preHires"] >= 1
+        state = BlobState(host.storage.clients, host.setting("HR_RUNS_CONTAINER"), host.setting("HR_STATE_CONTAINER"))
+        assert state.load_feed("hrms:bamboo").next_change == first["summary"]["lifecycle"]["nextChange"]
+        quiet = tick(host)[0]
+        assert quiet["counts"]["rows"] == 0, "nothing changed and nothing is due: only BambooHR's delta is read"
+        # The pre-hire's first day arrives (moved, rather than waited for).
+        state.update_feed("hrms:bamboo", lambda feed: replace(feed, next_change="2000-01-01"))
+        due = _record(host, tick(host)[0])
+    assert due["counts"]["rows"] == 20 and not due["partialSource"], "the whole source, not BambooHR's delta"
+    assert due["status"] == "completed"
+
+
+def _record(host: FunctionHost, listed: dict) -> dict:
+    status, record, _ = host.http("get_run", "GET", "http://x/api/runs/r", route={"runId": listed["runId"]})
+    assert status == 200
+    return record
