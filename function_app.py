@@ -15,14 +15,14 @@ from typing import Any
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
-from provisioning.doors.composition import Services
+from provisioning.doors.composition import AppServices, Services, build_services
 from provisioning.doors.http.api import Api
 from provisioning.doors.http.protocol import ApiRequest, ApiResponse, handle
 from provisioning.doors.log_redaction import install_log_redaction
 from provisioning.engine.dropped_files import provision_dropped_blob
 from provisioning.engine.messages import CoordinateMessage, MalformedMessage, UploadMessage
 from provisioning.engine.scheduled_pulls import run_scheduled_pulls
-from provisioning.settings import blob_trigger_source
+from provisioning.settings import SettingsError, blob_trigger_source
 
 install_log_redaction()  # before any logging: no URL credential ever reaches a log line
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -37,9 +37,18 @@ BLOB_SOURCE = (
 
 
 @lru_cache(maxsize=1)
-def services() -> Services:
-    """Settings, storage and clients, built once per process on first use."""
-    return Services.from_settings()
+def services() -> AppServices:
+    """Settings, storage and clients, built once per process on first use: the Function App's (storage is
+    configured), or folders and threads on a machine without Azure (``python -m provisioning serve``)."""
+    return build_services()
+
+
+def azure_services() -> Services:
+    """The storage and queue triggers run only in the Function App, where storage is always configured."""
+    found = services()
+    if not isinstance(found, Services):
+        raise SettingsError("no storage account is configured: set HR_STORAGE (the triggers need Azure Storage)")
+    return found
 
 
 api = Api(services)
@@ -55,7 +64,7 @@ def _http(endpoint: Callable[[ApiRequest], ApiResponse], req: func.HttpRequest) 
     )
     response = handle(endpoint, request)
     return func.HttpResponse(
-        response.json_bytes(), status_code=response.status, headers=response.headers, mimetype="application/json"
+        response.json_bytes(), status_code=response.status, headers=response.headers, mimetype=response.content_type
     )
 
 
@@ -65,7 +74,7 @@ def _http(endpoint: Callable[[ApiRequest], ApiResponse], req: func.HttpRequest) 
 @app.blob_trigger(arg_name="client", path="%HR_INBOUND_CONTAINER%/{name}", connection="HR_STORAGE", source=BLOB_SOURCE)
 def provision_blob(client: blob.BlobClient) -> None:
     """A CSV or JSON file dropped into the inbound container becomes a run (the same blob twice: one run)."""
-    s = services()
+    s = azure_services()
     record = provision_dropped_blob(s.workflow, s.storage, s.settings, client.blob_name)
     log.info("run %s for %s: %s %s", record.runId, client.blob_name, record.status, record.message)
 
@@ -75,7 +84,7 @@ def upload_batch(msg: func.QueueMessage) -> None:
     """Sends one bulk request of a run and records its outcome."""
     message = _message(UploadMessage, msg)
     if message is not None:
-        s = services()
+        s = azure_services()
         result = s.sender.send(s.workflow, s.graph, message)
         log.info("run %s request %s: %s", message.runId, message.batch, result.status)
 
@@ -85,7 +94,7 @@ def upload_poison(msg: func.QueueMessage) -> None:
     """A request whose message failed every delivery is recorded as failed in its run."""
     message = _message(UploadMessage, msg)
     if message is not None:
-        s = services()
+        s = azure_services()
         s.sender.poison(s.workflow, message, f"not sent: its message failed {msg.dequeue_count} deliveries")
         log.error("run %s request %s went to the poison queue", message.runId, message.batch)
 
@@ -95,7 +104,7 @@ def coordinate_run(msg: func.QueueMessage) -> None:
     """Moves a run on: the next manager level, the run's totals, then the per-record results."""
     message = _message(CoordinateMessage, msg)
     if message is not None:
-        s = services()
+        s = azure_services()
         log.info("run %s: %s", message.runId, s.sender.coordinate(s.workflow, message))
 
 
@@ -104,7 +113,7 @@ def coordinate_poison(msg: func.QueueMessage) -> None:
     """A run whose coordinator failed every delivery is ended with the reason, never left sending."""
     message = _message(CoordinateMessage, msg)
     if message is not None:
-        s = services()
+        s = azure_services()
         outcome = s.sender.coordinate_poison(s.workflow, message, f"failed {msg.dequeue_count} deliveries")
         log.error("run %s: coordinator message poisoned: %s", message.runId, outcome)
 
@@ -112,7 +121,7 @@ def coordinate_poison(msg: func.QueueMessage) -> None:
 @app.timer_trigger(arg_name="timer", schedule="%HR_SWEEP_SCHEDULE%", run_on_startup=False)
 def sweep_runs(timer: func.TimerRequest) -> None:
     """Finds runs that stopped making progress: resumes them, or ends them with the reason."""
-    s = services()
+    s = azure_services()
     for line in s.workflow.sweep(stuck_after=timedelta(minutes=s.settings.hr_stuck_minutes)):
         log.warning("periodic check: %s", line)
 
@@ -120,7 +129,7 @@ def sweep_runs(timer: func.TimerRequest) -> None:
 @app.timer_trigger(arg_name="timer", schedule="%HRMS_SYNC_SCHEDULE%", run_on_startup=False)
 def hrms_sync(timer: func.TimerRequest) -> None:
     """Pulls every enabled HR system connector job through the same pipeline as a dropped file."""
-    s = services()
+    s = azure_services()
     for record in run_scheduled_pulls(s.workflow, s.storage, s.settings):
         log.info("run %s (%s): %s %s", record.runId, record.source, record.status, record.message)
 
@@ -213,6 +222,96 @@ def list_connectors(req: func.HttpRequest) -> func.HttpResponse:
 def test_connector(req: func.HttpRequest) -> func.HttpResponse:
     """One small request to an HR system with the configuration in the body."""
     return _http(api.test_connector, req)
+
+
+@app.route(route="uploads", methods=["POST"])
+def upload_file(req: func.HttpRequest) -> func.HttpResponse:
+    """Keeps an uploaded CSV or JSON file for the mapping page: 201 with its id, format and fields."""
+    return _http(api.pages.upload, req)
+
+
+@app.route(route="uploads/{uploadId}/rows", methods=["GET"])
+def get_upload_rows(req: func.HttpRequest) -> func.HttpResponse:
+    """A page of an upload's rows."""
+    return _http(api.pages.rows, req)
+
+
+@app.route(route="uploads/{uploadId}/suggest", methods=["POST"])
+def suggest_upload(req: func.HttpRequest) -> func.HttpResponse:
+    """Auto-map: a profile suggested from an upload's fields."""
+    return _http(api.pages.suggest, req)
+
+
+@app.route(route="uploads/{uploadId}/validate", methods=["POST"])
+def validate_upload(req: func.HttpRequest) -> func.HttpResponse:
+    """An upload through the profile in the body: counts and rejects."""
+    return _http(api.pages.validate, req)
+
+
+@app.route(route="uploads/{uploadId}/preview", methods=["POST"])
+def preview_upload(req: func.HttpRequest) -> func.HttpResponse:
+    """A page of the exact bulk requests the profile in the body gives."""
+    return _http(api.pages.preview, req)
+
+
+@app.route(route="uploads/{uploadId}/provision", methods=["POST"])
+def provision_upload(req: func.HttpRequest) -> func.HttpResponse:
+    """Starts a run of an upload with a saved profile: 202 with its runId."""
+    return _http(api.pages.provision, req)
+
+
+@app.route(route="mappings", methods=["GET"])
+def list_mappings(req: func.HttpRequest) -> func.HttpResponse:
+    """The saved and bundled mapping profiles."""
+    return _http(api.pages.list_mappings, req)
+
+
+@app.route(route="mappings/{name}", methods=["GET"])
+def get_mapping(req: func.HttpRequest) -> func.HttpResponse:
+    """One mapping profile."""
+    return _http(api.pages.get_mapping, req)
+
+
+@app.route(route="mappings/{name}", methods=["PUT"])
+def save_mapping(req: func.HttpRequest) -> func.HttpResponse:
+    """Saves a mapping profile (409 when it exists, unless overwrite=true)."""
+    return _http(api.pages.save_mapping, req)
+
+
+@app.route(route="mappings/schema-sync", methods=["POST"])
+def schema_sync_dry_run(req: func.HttpRequest) -> func.HttpResponse:
+    """What the profile's custom attributes would change in the job schema (a dry run)."""
+    return _http(api.pages.schema_sync, req)
+
+
+@app.route(route="connector-jobs", methods=["GET"])
+def list_connector_jobs(req: func.HttpRequest) -> func.HttpResponse:
+    """The configured HR connector jobs (names and connectors, no configuration)."""
+    return _http(api.pages.connector_jobs, req)
+
+
+@app.route(route="connector-jobs/{name}/sample", methods=["POST"])
+def sample_connector_job(req: func.HttpRequest) -> func.HttpResponse:
+    """The first records of a job's HR system, kept as an upload."""
+    return _http(api.pages.connector_sample, req)
+
+
+@app.route(route="entra-targets", methods=["GET"])
+def list_entra_targets(req: func.HttpRequest) -> func.HttpResponse:
+    """The Entra attributes a custom attribute can target, grouped."""
+    return _http(api.pages.entra_targets, req)
+
+
+@app.route(route="ui", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def ui_page(req: func.HttpRequest) -> func.HttpResponse:
+    """The mapping page (no secret in it: it asks for a function key when one is needed)."""
+    return _http(api.ui, req)
+
+
+@app.route(route="ui/{file}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def ui_file(req: func.HttpRequest) -> func.HttpResponse:
+    """The mapping page's script and style sheet."""
+    return _http(api.ui, req)
 
 
 @app.route(route="openapi.json", methods=["GET"])

@@ -149,6 +149,9 @@ param instanceMemoryMB int = 2048
 @description('Phase 2: create the Event Grid BlobCreated subscription. Only after the code is published (see header).')
 param deployEventSubscription bool = false
 
+@description('The mapping page and the API behind Entra sign-in (App Service authentication): the client id of an app registration for the sign-in (its redirect URI https://<app>.azurewebsites.net/.auth/login/aad/callback). Empty: no sign-in, and the page asks for a function key instead.')
+param pageSignInClientId string = ''
+
 @description('Optional: object id of a person or group who drops HR files and reads run records (Storage Blob Data Contributor). Shared keys are off, so portal/CLI access needs a data role.')
 param operatorPrincipalId string = ''
 
@@ -538,6 +541,47 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   properties: {
     source: storage.id
     topicType: 'Microsoft.Storage.StorageAccounts'
+  }
+}
+
+// The page and the API behind Entra sign-in. Unauthenticated browsers are sent to sign in; the health probe
+// and the blob webhook (Event Grid, with its system key) stay reachable. App Service strips the
+// X-MS-CLIENT-PRINCIPAL-* headers from callers and sets them itself, so approvals and retries can record who.
+resource pageSignIn 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(pageSignInClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: [
+        '/api/health'
+        '/runtime/webhooks/blobs'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: pageSignInClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${pageSignInClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
   }
 }
 

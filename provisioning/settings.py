@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     """Where the CLI keeps feed state (delta fingerprints) when no storage account is configured."""
     entra_allow_loopback: bool = Field(default=False, alias="ENTRA_ALLOW_LOOPBACK")
     """Accept an http://127.0.0.1 endpoint (tests and the emulator only)."""
+    website_auth_enabled: bool = Field(default=False, alias="WEBSITE_AUTH_ENABLED")
+    """Set by App Service when its authentication is on: only then is the signed-in principal recorded."""
+    config_dir: str = Field(default="out/config", alias="CONFIG_DIR")
+    """``serve`` without storage: the folder that stands for the config container (saved profiles as
+    ``<name>.json``, connector jobs as ``connectors/<job>.json``)."""
     runs_dir: str = Field(default="out/runs", alias="RUNS_DIR")
     """Where the CLI keeps run records when no storage account is configured."""
 

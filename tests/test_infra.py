@@ -70,6 +70,8 @@ FLEX_DEPRECATED_SETTINGS = {
 NOT_SET_IN_AZURE = {
     "RUNS_DIR": "CLI only: the Function App keeps run records in the hr-runs container",
     "STATE_DIR": "CLI only: the Function App keeps feed state in the hr-state container",
+    "WEBSITE_AUTH_ENABLED": "set by App Service itself when its authentication (pageSignIn) is on",
+    "CONFIG_DIR": "serve only: the Function App keeps profiles and connector jobs in the hr-config container",
     "HR_STORAGE": "a connection string; Azure uses the identity-based HR_STORAGE__* settings",
     "AZURE_CLIENT_SECRET": "only as a Key Vault reference, only with entraAuth=secret (secretSettings)",
     "AZURE_CLIENT_CERTIFICATE_PATH": "a certificate file is a CLI option; Azure uses the managed identity",
@@ -699,3 +701,16 @@ def test_no_literal_secrets_or_keys() -> None:
     parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
     for name in parameters:
         assert not re.search(r"secret|password|key$", name, re.IGNORECASE) or parameters[name]["value"] in ("", False)
+
+
+def test_the_page_can_sit_behind_entra_sign_in() -> None:
+    # App Service authentication (authsettingsV2) for the page and the API, when a client id is given; the
+    # health probe and Event Grid's blob webhook stay reachable without a sign-in.
+    text = BICEP_PATH.read_text(encoding="utf-8")
+    assert _literal(params()["pageSignInClientId"].default) == ""
+    block = text[text.index("resource pageSignIn 'Microsoft.Web/sites/config@") :]
+    block = block[: block.index("\nresource ")]
+    assert "if (!empty(pageSignInClientId))" in block and "name: 'authsettingsV2'" in block
+    assert "requireAuthentication: true" in block and "unauthenticatedClientAction: 'RedirectToLoginPage'" in block
+    assert "'/api/health'" in block and "'/runtime/webhooks/blobs'" in block
+    assert "clientSecret" not in block, "no secret: the sign-in validates tokens only"

@@ -184,6 +184,10 @@ class RunRecord(_Model):
     partialSource: bool = False
     """The source holds only what changed (an HR system's own delta): no shrink check, its size is not kept."""
     approvedBy: Approval | None = None
+    approvedByPrincipal: str | None = None
+    """Who approved it, when App Service authentication signed them in."""
+    requestedBy: str | None = None
+    """Who asked for this run (a retry), when App Service authentication signed them in."""
     """How a held run was let go."""
     sweeps: int = 0
     """How often the periodic check found the run making no progress and resumed it."""

@@ -11,11 +11,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-
-from azure.core.exceptions import ResourceNotFoundError
+from typing import ClassVar, Protocol
 
 from provisioning.core.mapping.profile import Profile
-from provisioning.core.mapping.profiles import check_profile_name, load_named_profile, parse_profile, with_upn_domain
+from provisioning.core.mapping.profiles import (
+    bundled_profile_names,
+    check_profile_name,
+    load_named_profile,
+    parse_profile,
+    with_upn_domain,
+)
 from provisioning.core.retry import RetryPolicy
 from provisioning.engine.config import RunConfig
 from provisioning.engine.queue_sender import QueueSender
@@ -23,29 +28,63 @@ from provisioning.engine.workflow import Workflow
 from provisioning.entra.credentials import EmulatorCredential, build_credential
 from provisioning.entra.graph_client import GraphClient
 from provisioning.entra.graph_endpoint import LOOPBACK_HOSTS, parse_bulk_upload_url
+from provisioning.hr.connector_source import TokenStore
 from provisioning.settings import Settings, SettingsError, load_settings
 from provisioning.state.blob import BlobState
+from provisioning.state.bytes_store import BlobBytesStore, BytesStore
+from provisioning.state.interface import StateStore
 from provisioning.state.storage import StorageClients
+from provisioning.state.tokens import BlobTokenStore
 
 
 class ProfileResolver:
     """Profiles from the config container (an admin's change needs no deploy), else the bundled ``mappings/``."""
 
-    def __init__(self, storage: StorageClients, container: str, *, upn_domain: str | None = None) -> None:
-        self._storage = storage
-        self._container = container
+    def __init__(self, store: BytesStore, *, upn_domain: str | None = None) -> None:
+        self.store = store
         self._upn_domain = upn_domain
 
     def load(self, name: str) -> Profile:
         return with_upn_domain(self._load(name), self._upn_domain)
 
+    def saved(self, name: str) -> bytes | None:
+        """The stored profile's JSON, or None (a bundled profile, or none at all)."""
+        return self.store.read(f"{check_profile_name(name)}.json")
+
+    def save(self, name: str, data: bytes) -> None:
+        self.store.write(f"{check_profile_name(name)}.json", data)
+
+    def names(self) -> list[tuple[str, str]]:
+        """(name, "saved" | "bundled"), saved first where a name is both."""
+        saved = [n.removesuffix(".json") for n in self.store.names() if "/" not in n and n.endswith(".json")]
+        bundled = [n for n in bundled_profile_names() if n not in saved]
+        return sorted([(n, "saved") for n in saved] + [(n, "bundled") for n in bundled])
+
     def _load(self, name: str) -> Profile:
-        check_profile_name(name)
-        try:
-            body = self._storage.container(self._container).download_blob(f"{name}.json").readall()
-        except ResourceNotFoundError:
+        body = self.saved(name)
+        if body is None:
             return load_named_profile(name)
-        return parse_profile(body, origin=f"{self._container}/{name}.json", default_name=name)
+        return parse_profile(body, origin=f"{self.store.description}/{name}.json", default_name=name)
+
+
+class AppServices(Protocol):
+    """What the doors' HTTP API needs, whoever provides it: ``Services`` (Azure) or ``LocalServices`` (serve)."""
+
+    settings: Settings
+    local: ClassVar[bool]
+
+    @property
+    def config(self) -> BytesStore: ...
+    @property
+    def uploads(self) -> BytesStore: ...
+    @property
+    def profiles(self) -> ProfileResolver: ...
+    @property
+    def state(self) -> StateStore: ...
+    @property
+    def workflow(self) -> Workflow: ...
+    def tokens(self) -> TokenStore: ...
+    def graph(self) -> GraphClient: ...
 
 
 @dataclass
@@ -62,9 +101,24 @@ class Services:
         settings = settings or load_settings()
         return cls(settings=settings, storage=StorageClients.from_settings(settings))
 
+    local: ClassVar[bool] = False
+
+    @cached_property
+    def config(self) -> BytesStore:
+        """The config container: profiles, connector jobs (``connectors/``), user connector definitions."""
+        return BlobBytesStore(self.storage.container(self.settings.hr_config_container))
+
+    @cached_property
+    def uploads(self) -> BytesStore:
+        """Files the page uploads, kept for the mapping steps that follow."""
+        return BlobBytesStore(self.storage.container(self.settings.hr_state_container), "uploads/")
+
+    def tokens(self) -> TokenStore:
+        return BlobTokenStore(self.storage.container(self.settings.hr_state_container))
+
     @cached_property
     def profiles(self) -> ProfileResolver:
-        return ProfileResolver(self.storage, self.settings.hr_config_container, upn_domain=self.settings.hr_upn_domain)
+        return ProfileResolver(self.config, upn_domain=self.settings.hr_upn_domain)
 
     @cached_property
     def state(self) -> BlobState:
@@ -94,6 +148,21 @@ class Services:
             if self._graph is None:
                 self._graph = build_graph_client(self.settings)
             return self._graph
+
+
+def storage_configured(settings: Settings) -> bool:
+    return bool(settings.hr_storage or settings.hr_storage_blob_service_uri or settings.hr_storage_queue_service_uri)
+
+
+def build_services(settings: Settings | None = None) -> AppServices:
+    """The Function App's services when storage is configured (it always is in Azure); otherwise those of a
+    machine without Azure (``serve``): folders, threads, and the embedded emulator when no endpoint is set."""
+    settings = settings or load_settings()
+    if storage_configured(settings):
+        return Services.from_settings(settings)
+    from provisioning.doors.local_services import LocalServices
+
+    return LocalServices(settings)
 
 
 def build_graph_client(settings: Settings, url: str | None = None) -> GraphClient:

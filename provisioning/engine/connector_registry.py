@@ -14,6 +14,7 @@ from provisioning.settings import Settings
 
 if TYPE_CHECKING:
     from connectors.definition import ConnectorDefinition
+    from provisioning.state.bytes_store import BytesStore
     from provisioning.state.storage import StorageClients
 
 log = logging.getLogger("provisioning.engine.connector_registry")
@@ -26,16 +27,22 @@ class ConnectorRegistry:
     """One line per definition that was left out, naming its file or blob and what is wrong."""
 
 
-def connector_registry(settings: Settings, storage: StorageClients | None = None) -> ConnectorRegistry:
+def connector_registry(
+    settings: Settings, storage: StorageClients | None = None, *, config: BytesStore | None = None
+) -> ConnectorRegistry:
+    """``config``: where the config container's ``connectors/definitions/`` are (``storage``'s container, or the
+    local folder that stands for it)."""
     from connectors.registry import load_registry
+    from provisioning.state.bytes_store import BlobBytesStore
 
+    if config is None and storage is not None:
+        config = BlobBytesStore(storage.container(settings.hr_config_container))
     stored: list[tuple[str, bytes]] = []
-    if storage is not None:
-        container = storage.container(settings.hr_config_container)
-        for item in container.list_blobs(name_starts_with=DEFINITIONS_PREFIX):
-            if item.name.endswith(".json"):
-                origin = f"{settings.hr_config_container}/{item.name}"
-                stored.append((origin, container.download_blob(item.name).readall()))
+    if config is not None:
+        for name in config.names(DEFINITIONS_PREFIX):
+            data = config.read(name) if name.endswith(".json") else None
+            if data is not None:
+                stored.append((f"{config.description}/{name}", data))
     problems: list[str] = []
     folder = Path(settings.connectors_folder) if settings.connectors_folder else None
     definitions = load_registry(folder, extra=stored, problems=problems)

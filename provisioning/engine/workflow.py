@@ -353,8 +353,8 @@ class Workflow:
                 self._echo("  " + line)
         return True
 
-    def approve(self, run_id: str, by: Approval) -> RunRecord:
-        """Lets a held run go (its requests are already stored)."""
+    def approve(self, run_id: str, by: Approval, *, principal: str | None = None) -> RunRecord:
+        """Lets a held run go (its requests are already stored); ``principal``: who, when a sign-in says so."""
         record = self.state.load_record(run_id)
         if record.status != "held":
             raise ProvisioningError(f"run {run_id} is {record.status}, not held: there is nothing to approve")
@@ -366,6 +366,7 @@ class Workflow:
             if stale:
                 raise ProvisioningError(f"run {run_id} cannot be approved: {stale}")
         record.approvedBy = by
+        record.approvedByPrincipal = principal
         try:
             profile = self.profiles.load(record.profile)
         except ProfileError as exc:
@@ -502,7 +503,7 @@ class Workflow:
 
     # ---- retry and resume -------------------------------------------------------------------------
 
-    def retry(self, run_id: str) -> RunRecord:
+    def retry(self, run_id: str, *, principal: str | None = None) -> RunRecord:
         """Sends again, as a new run, the records of ``run_id`` that failed (from its stored requests)."""
         original = self.state.load_record(run_id)
         if original.status not in ENDED and original.status != "sent":
@@ -518,6 +519,7 @@ class Workflow:
             status="planning",
             sourceKey=original.sourceKey,
             partialSource=True,  # a retry holds a few records: it says nothing of the feed's size
+            requestedBy=principal,
         )
         if not wanted:
             return self._end(retry, "completed", f"run {run_id} has no failed records")

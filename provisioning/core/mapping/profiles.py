@@ -55,6 +55,11 @@ def with_upn_domain(profile: Profile, domain: str | None) -> Profile:
     return profile.model_copy(update={"upnDomain": domain}) if domain else profile
 
 
+def bundled_profile_names(directory: Path = MAPPINGS_DIR) -> list[str]:
+    """The profiles shipped in ``mappings/``."""
+    return sorted(p.stem for p in directory.glob("*.json") if p.name != "profile.schema.json")
+
+
 def load_named_profile(name: str, directory: Path = MAPPINGS_DIR) -> Profile:
     """A bundled profile by name only (never a path): what a caller over HTTP may ask for."""
     check_profile_name(name)

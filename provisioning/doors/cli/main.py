@@ -62,7 +62,20 @@ def _parser() -> argparse.ArgumentParser:
 
     add_entra_commands(commands, _build_arguments)
     add_connector_commands(commands)
+
+    serve = commands.add_parser("serve", help="the HTTP API and the mapping page on 127.0.0.1, until Ctrl-C")
+    serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (0: any free port)")
+    serve.set_defaults(handler=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from provisioning.doors.serve import serve
+
+    if not 0 <= args.port <= 65535:
+        print("error: --port must be 0 to 65535", file=sys.stderr)
+        return EXIT_SOURCE_ERROR
+    return serve(args.port)
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:

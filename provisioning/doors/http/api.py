@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from azure.core.exceptions import ResourceNotFoundError
 
 from provisioning.core.errors import SourceError
 from provisioning.core.mapping.automap import suggest_profile
@@ -28,17 +27,25 @@ from provisioning.core.read.records import RecordSource
 from provisioning.core.results.log_query import provisioning_log_params
 from provisioning.core.results.log_summary import summarise_everyone
 from provisioning.core.runs import new_run_id
-from provisioning.doors.composition import Services
+from provisioning.doors.composition import AppServices
+from provisioning.doors.http.mapping_api import MappingApi
 from provisioning.doors.http.protocol import ApiError, ApiRequest, ApiResponse, flag, int_param, required
 from provisioning.engine.connector_registry import connector_registry
 from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
 from provisioning.engine.workflow import StartRequest, profile_feed, usage_day
 from provisioning.hr.jobs import JOB_NAME, JOBS_PREFIX, inline_connector_config, parse_job, resolve_settings
-from provisioning.state.tokens import BlobTokenStore
 
 log = logging.getLogger("provisioning.http")
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
+UI_DIR = Path(__file__).with_name("ui")
+UI_FILES = {"index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+            "app.css": "text/css; charset=utf-8"}  # fmt: skip
+UI_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+"""The page loads nothing from anywhere else, and nothing else may frame it."""
 LISTED_REJECTS = 1000
 PREVIEW_REQUESTS = 20
 """Requests a preview answers with; the summary counts them all (a dry run stores them all)."""
@@ -61,11 +68,13 @@ _RUN_SUMMARY_FIELDS = {
 class Api:
     """The endpoints, bound to the app's services (built on first use by the caller)."""
 
-    def __init__(self, services: Callable[[], Services]) -> None:
+    def __init__(self, services: Callable[[], AppServices]) -> None:
         self._services = services
+        self.pages = MappingApi(services, self._checked_body)
+        """The mapping page's endpoints (uploads, inline profiles, saving)."""
 
     @property
-    def services(self) -> Services:
+    def services(self) -> AppServices:
         return self._services()
 
     # ---- building and sending ----------------------------------------------------------------------
@@ -120,12 +129,12 @@ class Api:
         )
 
     def approve(self, request: ApiRequest) -> ApiResponse:
-        record = self.services.workflow.approve(request.route["runId"], by="http")
+        record = self.services.workflow.approve(request.route["runId"], by="http", principal=self._principal(request))
         return ApiResponse(202, {"runId": record.runId, "status": record.status, "message": record.message})
 
     def retry(self, request: ApiRequest) -> ApiResponse:
         """The failed records of a run, sent again as a new run."""
-        record = self.services.workflow.retry(request.route["runId"])
+        record = self.services.workflow.retry(request.route["runId"], principal=self._principal(request))
         location = f"/api/runs/{record.runId}"
         body = {
             "runId": record.runId,
@@ -193,7 +202,7 @@ class Api:
     def connectors(self, request: ApiRequest) -> ApiResponse:
         from connectors.registry import public_view
 
-        registry = connector_registry(self.services.settings, self.services.storage)
+        registry = connector_registry(self.services.settings, config=self.services.config)
         return ApiResponse(
             200,
             {
@@ -208,7 +217,7 @@ class Api:
         from provisioning.hr.connector_source import probe_connector
 
         settings = self.services.settings
-        registry = connector_registry(settings, self.services.storage).definitions
+        registry = connector_registry(settings, config=self.services.config).definitions
         connector_id = request.route["id"]
         if connector_id not in registry:
             raise ApiError(404, "UnknownConnector", f"connector {connector_id!r} not found")
@@ -228,7 +237,7 @@ class Api:
             registry=registry,
             # A stored job's rotated refresh token is kept where its scheduled pulls read it; an inline
             # configuration is a one-off and keeps nothing.
-            tokens=BlobTokenStore(self.services.storage.container(settings.hr_state_container)) if stored else None,
+            tokens=self.services.tokens() if stored else None,
             profile=self.services.profiles.load(default_profile) if default_profile else None,
             allow_loopback_http=settings.connectors_allow_loopback_http,
             allow_private_networks=settings.connectors_allow_private_networks,
@@ -240,18 +249,34 @@ class Api:
         name = body["job"]
         if set(body) != {"job"} or not isinstance(name, str) or not JOB_NAME.fullmatch(name):
             raise ApiError(400, "InvalidParameter", 'send {"job": NAME} alone to test a stored job')
-        container = self.services.storage.container(self.services.settings.hr_config_container)
-        origin = f"{container.container_name}/{JOBS_PREFIX}{name}.json"
-        try:
-            data = container.download_blob(f"{JOBS_PREFIX}{name}.json").readall()
-        except ResourceNotFoundError:
-            raise ApiError(404, "UnknownJob", f"connector job {name!r} not found") from None
+        config = self.services.config
+        origin = f"{config.description}/{JOBS_PREFIX}{name}.json"
+        data = config.read(f"{JOBS_PREFIX}{name}.json")
+        if data is None:
+            raise ApiError(404, "UnknownJob", f"connector job {name!r} not found")
         job = parse_job(data, origin)
         if job.connector != connector_id:
             raise ApiError(
                 400, "InvalidParameter", f"job {name!r} uses connector {job.connector!r}, not {connector_id!r}"
             )
         return resolve_settings(job.config)
+
+    def _principal(self, request: ApiRequest) -> str | None:
+        """Who is signed in, as App Service authentication tells it (it strips these headers from callers, so
+        they are believed only when it is on)."""
+        if not self.services.settings.website_auth_enabled:
+            return None
+        name = request.headers.get("x-ms-client-principal-name", "").strip()
+        return name[:256] or None
+
+    def ui(self, request: ApiRequest) -> ApiResponse:
+        """The mapping page and its files (no secret in them; the page asks for a function key when needed)."""
+        name = request.route.get("file") or "index.html"
+        if name not in UI_FILES:
+            raise ApiError(404, "NotFound", f"no page file {name!r}")
+        headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                   "Content-Security-Policy": UI_CSP}  # fmt: skip
+        return ApiResponse(200, (UI_DIR / name).read_bytes(), headers, content_type=UI_FILES[name])
 
     @staticmethod
     def health(request: ApiRequest) -> ApiResponse:

@@ -37,9 +37,13 @@ class ApiRequest:
 class ApiResponse:
     status: int
     body: Any
+    """JSON-ready data, or bytes sent as they are (the page's files) with ``content_type``."""
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
 
     def json_bytes(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
         return orjson.dumps(self.body, option=orjson.OPT_NON_STR_KEYS)
 
 
