@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test bench lint typecheck schema clean
+.PHONY: run serve test bench lint typecheck schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(NODE_STAMP): package.json $(wildcard package-lock.json)
 
 run: $(STAMP)
 	$(PY) -m provisioning run samples/workers.csv --mapping microsoft-sample || [ $$? -eq 1 ]
+
+# The mapping page and the HTTP API on http://127.0.0.1:8080/ (local folders, the embedded Graph emulator).
+serve: $(STAMP)
+	$(PY) -m provisioning serve --port 8080
 
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m ruff check .
