@@ -105,6 +105,14 @@ class FunctionHost:
         response = call(name, request)
         return response.status_code, json.loads(response.get_body()), dict(response.headers)
 
+    def http_raw(
+        self, name: str, method: str, url: str, route: dict[str, str] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """An answer that is not JSON (the page's files)."""
+        request = func.HttpRequest(method=method, url=url, body=b"", headers={}, params={}, route_params=route or {})
+        response = call(name, request)
+        return response.status_code, response.get_body(), dict(response.headers)
+
 
 def runs(host: FunctionHost) -> list[dict[str, Any]]:
     """The run listing, as GET /api/runs answers it."""

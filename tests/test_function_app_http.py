@@ -202,3 +202,30 @@ def test_a_missing_entra_setting_is_a_503_naming_it(host: FunctionHost) -> None:
     host.configure(ENTRA_BULK_UPLOAD_URL="")
     status, body, _ = host.http("get_logs", "GET", "http://x/api/logs", params={"since": "2026-01-01T00:00:00Z"})
     assert status == 503 and "ENTRA_BULK_UPLOAD_URL" in body["error"]["message"]
+
+
+def test_the_mapping_page_routes_keep_uploads_and_profiles_in_storage(host: FunctionHost) -> None:
+    # The Function App's door to the same endpoints serve uses: blob storage instead of folders.
+    csv = b"WorkerID,WorkerStatus,UserID,FullName\n1,Active,a@contoso.com,Ann\n2,Active,,Bob\n"
+    status, upload, _ = host.http("upload_file", "POST", "http://x/api/uploads", csv,
+                                  {"Content-Type": "text/csv"}, {"name": "w.csv"})  # fmt: skip
+    assert status == 201 and upload["rows"] == 2, upload
+    route = {"uploadId": upload["uploadId"]}
+    status, rows, _ = host.http("get_upload_rows", "GET", "http://x", route=route, params={"limit": "1"})
+    assert status == 200 and rows["rows"] == [{"WorkerID": "1", "WorkerStatus": "Active", "UserID": "a@contoso.com",
+                                               "FullName": "Ann"}]  # fmt: skip
+    active = {"source": "WorkerStatus", "transforms": [{"op": "equals", "value": "Active"}]}
+    profile = {"attributes": {"externalId": "WorkerID", "userName": "UserID", "displayName": "FullName",
+                              "active": active}}  # fmt: skip
+    body = json.dumps({"profile": profile}).encode()
+    status, checked, _ = host.http("validate_upload", "POST", "http://x", body, {"Content-Type": "application/json"},
+                                   route=route)  # fmt: skip
+    assert status == 200 and checked["summary"]["rejected"] == 1 and checked["rejects"][0]["field"] == "userName"
+    raw = json.dumps(profile).encode()
+    status, saved, _ = host.http("save_mapping", "PUT", "http://x", raw, {"Content-Type": "application/json"},
+                                 route={"name": "page-made"})  # fmt: skip
+    assert status == 201, saved
+    config = host.storage.clients.container(host.setting("HR_CONFIG_CONTAINER"))
+    assert json.loads(config.download_blob("page-made.json").readall())["name"] == "page-made"
+    status, page, headers = host.http_raw("ui_page", "GET", "http://x/api/ui")
+    assert status == 200 and b"<html" in page and "default-src 'self'" in headers["Content-Security-Policy"]
