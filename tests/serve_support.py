@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,8 @@ def serving(tmp_path: Path, **settings: str) -> Iterator[str]:
             seen.append(line)
             found = _URL.search(line)
             if found:
+                # Keep reading what the server prints, so that a full pipe never stalls it.
+                threading.Thread(target=process.stdout.read, daemon=True).start()
                 yield f"http://127.0.0.1:{found[1]}"
                 return
         raise AssertionError("serve did not say where it listens:\n" + "".join(seen))

@@ -67,7 +67,7 @@ class FunctionsAsgi:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        if path == "/" or path == "/index.html":
+        if path in ("/", "/index.html", "/api/ui/"):
             path = "/api/ui"
         elif path.startswith("/ui/"):
             path = "/api" + path

@@ -41,9 +41,9 @@
     date: "date with a time zone",
   };
   const HINTS = {
-    externalId: "required: the worker's id in the HR system (Entra matches it to employeeId)",
-    userName: "the user principal name; required unless updates only",
-    active: "required: enabled or disabled",
+    externalId: "the worker's id in the HR system (Entra matches it to employeeId)",
+    userName: "the user principal name",
+    active: "enabled or disabled",
     manager: "the manager's externalId",
   };
   const BOOLISH = new Set(["active", "primary"]);
@@ -152,6 +152,7 @@
     jobs: null,
     profile: { attributes: {} },
     open: new Set(),
+    modes: new Map(),
     targets: null,
     mappings: null,
     validatedFor: null,
@@ -260,6 +261,7 @@
   function go(step, { focus = true } = {}) {
     if (!STEPS.includes(step)) return;
     state.step = step;
+    say("");
     for (const panel of $$("[data-panel]")) show(panel, panel.dataset.panel === step);
     for (const button of $$("nav [data-step]")) {
       if (button.dataset.step === step) button.setAttribute("aria-current", step === "runs" ? "page" : "step");
@@ -333,6 +335,10 @@
     markDone();
   }
 
+  /** A table head; labels written "#Label" are numeric columns (right-aligned like their cells). */
+  const head = (labels) => h("thead", {}, h("tr", {}, labels.map((t) => (t.startsWith("#") && t.length > 1
+    ? h("th", { scope: "col", class: "num" }, t.slice(1)) : h("th", { scope: "col", class: t === "#" ? "num" : undefined }, t)))));
+
   const cell = (value) => (value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : String(value));
 
   async function loadRows() {
@@ -346,7 +352,7 @@
     $("#rows-caption").textContent = `Rows ${first} to ${data.offset + rows.length} of ${total}`;
     const table = $("#rows-table");
     table.replaceChildren(
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), fields.map((f) => h("th", { scope: "col" }, f)))),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "#"), fields.map((f) => h("th", { scope: "col" }, f)))),
       h("tbody", {}, rows.map((row, i) => h("tr", {}, h("td", { class: "num" }, String(data.offset + i + 1)), fields.map((f) => h("td", {}, cell(row[f])))))),
     );
     setEnabled($("#rows-prev"), state.rowsOffset > 0);
@@ -393,7 +399,7 @@
   async function fetchSample() {
     const job = currentJob();
     if (!job) return;
-    const limit = Math.max(1, Math.min(5000, parseInt($("#hr-limit").value, 10) || 200));
+    const limit = Math.max(1, Math.min(1000, parseInt($("#hr-limit").value, 10) || 200));
     say(`Fetching up to ${limit} records from ${job.name}...`);
     const { data } = await api("POST", `/connector-jobs/${enc(job.name)}/sample`, { query: { limit } });
     await useUpload(data, `Fetched a sample from ${job.name}`);
@@ -468,6 +474,8 @@
 
   const ruleKind = (rule) => (rule.template !== undefined && rule.template !== null ? "template"
     : rule.constant !== undefined && rule.constant !== null ? "constant" : "source");
+  /** A row's mode: its rule's, or the one just picked for a rule that has no value yet (an empty template). */
+  const rowKind = (id, rule) => (hasValue(rule) || rule.source ? ruleKind(rule) : state.modes.get(id) || ruleKind(rule));
 
   function coerce(text, kind) {
     if (kind === "bool" && /^(true|false)$/i.test(text.trim())) return text.trim().toLowerCase() === "true";
@@ -579,11 +587,11 @@
 
   const fields = () => (state.upload && state.upload.fields) || [];
 
-  function sourceSelect(id, rule, label) {
-    const kind = ruleKind(rule);
+  function sourceSelect(id, rule) {
+    const kind = rowKind(id.replace(/-src$/, ""), rule);
     const current = kind === "source" ? rule.source || "" : "__" + kind;
     const list = fields();
-    const select = h("select", { id, "data-act": "source", "aria-label": label });
+    const select = h("select", { id, "data-act": "source", "aria-describedby": id.replace(/-src$/, "-sum") });
     select.append(opt("", "(none)", current === ""), opt("__constant", "(constant value)", current === "__constant"), opt("__template", "(template)", current === "__template"));
     const group = h("optgroup", { label: list.length ? "Fields of the source" : "No source yet" });
     for (const f of list) group.append(opt(f, f, current === f));
@@ -601,13 +609,11 @@
     const required = opts.required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null;
     row.append(
       h("label", { class: "attr-name", for: id + "-src" }, label, required, opts.required ? h("span", { class: "vh" }, " (required)") : null),
-      sourceSelect(id + "-src", rule, null),
+      sourceSelect(id + "-src", rule),
       h("span", { class: "summary", id: id + "-sum" }, summarize(rule)),
       h("button", { type: "button", class: "small", "data-act": "toggle", "aria-expanded": open ? "true" : "false", "aria-controls": id + "-ed", id: id + "-opt" },
         "Options", h("span", { class: "vh" }, " for " + label)),
     );
-    row.querySelector("select").removeAttribute("aria-label");
-    row.querySelector("select").setAttribute("aria-describedby", id + "-sum");
     const editor = h("div", { class: "editor", id: id + "-ed", hidden: !open });
     if (open) fillEditor(editor, id, rule, label, opts);
     row.append(editor);
@@ -615,14 +621,13 @@
   }
 
   function fillEditor(editor, id, rule, label, opts) {
-    const kind = ruleKind(rule);
+    const kind = rowKind(id, rule);
     const valueKind = opts.kind || "";
     editor.replaceChildren(
-      h("fieldset", { class: "modes" },
-        h("legend", {}, `Where ${label} comes from`),
-        ["source", "constant", "template"].map((m) => h("label", {},
-          h("input", { type: "radio", name: id + "-mode", value: m, "data-act": "mode", checked: kind === m }),
-          { source: "A source field (above)", constant: "A constant", template: "A template" }[m]))),
+      h("div", { class: "modes", role: "group", "aria-labelledby": id + "-modes" },
+        h("span", { class: "modes-label", id: id + "-modes" }, `Where ${label} comes from:`),
+        ["source", "constant", "template"].map((m) => h("button", { type: "button", class: "small", "data-act": "mode", "data-mode": m, id: `${id}-mode-${m}`, "aria-pressed": kind === m ? "true" : "false" },
+          { source: "A source field", constant: "A constant", template: "A template" }[m]))),
       h("div", { class: "grid2" },
         h("div", { "data-show": "constant", hidden: kind !== "constant" },
           h("label", { for: id + "-const" }, "Constant value"),
@@ -774,6 +779,18 @@
         h("input", { type: "text", id: sid + "-other", "data-act": "ext-target", value: other ? target : "", spellcheck: "false", placeholder: "extensionAttribute5" })));
   }
 
+  /** The target drop-downs again, once the list of Entra attributes has come (nothing else is redrawn). */
+  function refreshTargets() {
+    for (const box of $$("#mapping [data-a]")) {
+      const select = box.querySelector('[data-act="ext-target-sel"]');
+      if (!select) continue;
+      const { ext, name, xi, ai } = extOf(select);
+      const had = document.activeElement && document.activeElement.id;
+      select.parentElement.replaceWith(targetControl(xi, ai, norm(ext.attributes[name]).target || ""));
+      if (had && !document.activeElement.id) { const el = document.getElementById(had); if (el) el.focus(); }
+    }
+  }
+
   function renderMap(focusId) {
     const p = state.profile;
     if (!p.attributes || typeof p.attributes !== "object") p.attributes = {};
@@ -878,7 +895,7 @@
     fillEditor(editor, r.id, rule, label, { kind: r.kind, ext: r.ext });
     refreshRow(r, rule);
     const select = document.getElementById(r.id + "-src");
-    const kind = ruleKind(rule);
+    const kind = rowKind(r.id, rule);
     select.value = kind === "source" ? rule.source || "" : "__" + kind;
     if (focusSelector) {
       const el = editor.querySelector(focusSelector) || document.getElementById(focusSelector);
@@ -887,6 +904,7 @@
   }
 
   function setMode(r, mode) {
+    state.modes.set(r.id, mode);
     const rule = norm(getAt(state.profile, r.path));
     const editor = document.getElementById(r.id + "-ed");
     if (mode === "source") {
@@ -908,7 +926,7 @@
     }
     writeRule(r.path, rule, r.ext);
     for (const box of $$("[data-show]", editor)) if (box.dataset.show === "constant" || box.dataset.show === "template") show(box, box.dataset.show === mode);
-    for (const radio of $$('[data-act="mode"]', editor)) radio.checked = radio.value === mode;
+    for (const button of $$('[data-act="mode"]', editor)) button.setAttribute("aria-pressed", button.dataset.mode === mode ? "true" : "false");
     const select = document.getElementById(r.id + "-src");
     if (mode !== "source") select.value = "__" + mode;
     const constInput = editor.querySelector('[data-act="constant"]');
@@ -989,8 +1007,10 @@
     if (!r) return undefined;
     if (act === "source") {
       if (el.value === "__constant" || el.value === "__template") {
+        const mode = el.value.slice(2);
+        state.modes.set(r.id, mode);
         openEditor(r, true);
-        setMode(r, el.value.slice(2));
+        setMode(r, mode);
         return undefined;
       }
       const rule = norm(getAt(state.profile, r.path));
@@ -1005,13 +1025,12 @@
       }
       writeRule(r.path, rule, r.ext);
       if (state.open.has(r.id)) {
-        for (const radio of $$(`#${r.id}-ed [data-act="mode"]`)) radio.checked = radio.value === "source";
+        for (const button of $$(`#${r.id}-ed [data-act="mode"]`)) button.setAttribute("aria-pressed", button.dataset.mode === "source" ? "true" : "false");
         for (const box of $$(`#${r.id}-ed [data-show]`)) show(box, false);
       }
       refreshRow(r, rule);
       return undefined;
     }
-    if (act === "mode") return setMode(r, el.value);
     if (act === "ifEmpty") {
       const rule = norm(getAt(state.profile, r.path));
       rule.ifEmpty = el.value;
@@ -1073,6 +1092,7 @@
     const r = rowOf(button);
     if (!r) return undefined;
     if (act === "toggle") return openEditor(r, button.getAttribute("aria-expanded") !== "true");
+    if (act === "mode") return setMode(r, button.dataset.mode);
     const rule = norm(getAt(state.profile, r.path));
     const transforms = rule.transforms || [];
     const li = button.closest("li[data-i]");
@@ -1183,7 +1203,12 @@
     profileChanged();
   }
 
-  async function loadTargets() {
+  function loadTargets() {
+    if (!state.targetsLoading) state.targetsLoading = fetchTargets();
+    return state.targetsLoading;
+  }
+
+  async function fetchTargets() {
     try {
       const { data } = await api("GET", "/entra-targets");
       state.targets = data;
@@ -1207,12 +1232,45 @@
     select.replaceChildren(...(state.mappings.length ? state.mappings.map((m) => opt(m.name, `${m.name} (${m.origin})`, m.name === chosen)) : [opt("", "(none saved)")]));
   }
 
+  /** A profile as a person writes it: a bundled one comes back with every default spelled out
+   * (``"transforms": []``, ``"ifEmpty": "omit"``, empty lists); the rules mean the same either way. */
+  function tidy(profile) {
+    const a = profile.attributes;
+    if (!a || typeof a !== "object") return profile;
+    const fix = (obj, key, isExtension) => {
+      if (!obj || !(key in obj)) return;
+      const value = obj[key] === null ? undefined : compact(norm(obj[key]), isExtension);
+      if (value === undefined) delete obj[key];
+      else obj[key] = value;
+    };
+    for (const k of CORE) fix(a, k);
+    for (const [group, keys] of [["name", NAME], ["enterprise", ENTERPRISE]]) {
+      if (a[group] === null) delete a[group];
+      if (!a[group]) continue;
+      for (const k of keys) fix(a[group], k);
+      if (!Object.keys(a[group]).length) delete a[group];
+    }
+    for (const [list, keys] of [["emails", EMAIL], ["phoneNumbers", PHONE], ["addresses", ADDRESS]]) {
+      if (!Array.isArray(a[list])) continue;
+      for (const entry of a[list]) for (const k of keys) fix(entry, k);
+      if (!a[list].length) delete a[list];
+    }
+    if (Array.isArray(a.extensions)) {
+      for (const ext of a.extensions) for (const name of Object.keys(ext.attributes || {})) fix(ext.attributes, name, true);
+      if (!a.extensions.length) delete a.extensions;
+    }
+    if (profile.lifecycle === null) delete profile.lifecycle;
+    if (profile.lifecycle) for (const k of ["hireDate", "leaveDate"]) fix(profile.lifecycle, k);
+    return profile;
+  }
+
   async function loadMapping(name, quiet) {
     const { data } = await api("GET", `/mappings/${enc(name)}`);
-    state.profile = data && typeof data === "object" ? data : { attributes: {} };
+    state.profile = tidy(data && typeof data === "object" ? data : { attributes: {} });
     state.savedName = name;
     state.savedJson = profileText();
     state.open.clear();
+    state.modes.clear();
     $("#save-name").value = name;
     renderMap();
     if (!quiet) say(`Loaded the mapping ${name}.`, "good");
@@ -1229,6 +1287,7 @@
     if (before.upnDomain && !suggested.upnDomain) suggested.upnDomain = before.upnDomain;
     state.profile = suggested;
     state.open.clear();
+    state.modes.clear();
     const notes = [...(data.notes || [])];
     if (Array.isArray(data.unmatched) && data.unmatched.length) notes.push(`Not mapped: ${data.unmatched.join(", ")}`);
     setNotes(notes);
@@ -1240,7 +1299,7 @@
   function enterMap() {
     $(".need-upload").hidden = Boolean(state.upload);
     const work = [];
-    if (state.targets === null) work.push(loadTargets().then(() => { if (state.step === "map") renderMap(document.activeElement && document.activeElement.id); }));
+    work.push(loadTargets().then(refreshTargets));
     if (state.mappings === null) work.push(loadMappingList());
     if (!$("#mapping").childElementCount) renderMap();
     return Promise.all(work);
@@ -1323,7 +1382,7 @@
     $("#rejects-caption").textContent = rejects.length
       ? `Rejected rows ${start + 1} to ${start + page.length} of ${rejects.length}${more}` : "Rejected rows: none";
     $("#rejects-table").replaceChildren(
-      h("thead", {}, h("tr", {}, ["Line", "externalId", "Field", "Value", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
+      head(["#Line", "externalId", "Field", "Value", "Reason"]),
       h("tbody", {}, page.length ? page.map((r) => h("tr", {}, h("td", { class: "num" }, String(r.line)), h("td", {}, r.externalId || ""), h("td", {}, r.field || ""), h("td", {}, cell(r.value)), h("td", {}, r.reason || "")))
         : h("tr", {}, h("td", { colspan: "5", class: "empty" }, "Every row maps to a valid user."))));
     setEnabled($("#rejects-prev"), state.rejectsPage > 0);
@@ -1540,7 +1599,8 @@
       ({ data } = await api("GET", `/runs/${enc(runId)}`));
     } catch (err) {
       report(err);
-      if (state.runId === runId && state.polls++ < POLL_MAX) state.pollTimer = setTimeout(poll, POLL_MS * 2);
+      const gone = err instanceof ApiFailure && err.status === 404;
+      if (!gone && state.runId === runId && state.polls++ < POLL_MAX) state.pollTimer = setTimeout(poll, POLL_MS * 2);
       return;
     }
     if (state.runId !== runId) return;
@@ -1549,7 +1609,9 @@
     renderRun();
     const ended = ENDED.has(data.status);
     if (!ended && state.polls++ < POLL_MAX) state.pollTimer = setTimeout(poll, POLL_MS);
-    if (ended && before !== data.status) {
+    if (ended && before !== data.status && data.status === "held") {
+      say(`Run ${runId} is held: nothing was sent. Approve it below if the change is expected.`, "bad");
+    } else if (ended && before !== data.status) {
       say(`Run ${runId}: ${data.status}${data.message ? ": " + data.message : ""}`, data.status === "completed" ? "good" : data.status === "held" || data.status === "failed" ? "bad" : "");
     }
     if ((ended || (data.results && data.results.complete)) && data.results && (state.outcomes === null || before !== data.status)) await loadOutcomes();
@@ -1566,16 +1628,16 @@
     const counts = run.counts || {};
     const batches = run.batches || [];
     const answered = batches.filter((b) => b.status !== "pending").length;
-    $("#run-state").replaceChildren(badge(run.status), " ", run.message || "",
+    $("#run-state").replaceChildren(badge(run.status), " ", run.status === "held" ? "Nothing was sent." : run.message || "",
       run.retryOf ? h("span", { class: "hint" }, ` (a retry of ${run.retryOf})`) : "");
     const held = run.status === "held";
     show($("#run-held"), held);
-    if (held) $("#run-held-why").textContent = "This run is held and nothing was sent: " + (run.message || "a safety stop") + ". Approve it only if the change is expected.";
+    if (held) $("#run-held-why").textContent = `${(run.message || "Held by a safety stop.").replace(/\.?$/, ".")} Approve it only if the change is expected.`;
     $("#run-warnings").replaceChildren(...(run.warnings || []).map((w) => h("li", {}, w)));
     $("#run-counts").replaceChildren(
       fact("Rows", counts.rows), fact("Operations", counts.operations), fact("Rejected", counts.rejected),
       fact("Unchanged", counts.unchanged), fact("Requests answered", `${answered} of ${batches.length}`),
-      fact("Accepted", counts.accepted), fact("Failed", counts.failed));
+      fact("Records accepted", counts.accepted), fact("Records in failed requests", counts.failed));
     renderBatches();
     const results = run.results;
     show($("#results"), Boolean(results));
@@ -1586,7 +1648,7 @@
       const unresolved = (results.managerUnresolved || []).length;
       $("#results-summary").textContent = [
         results.complete ? "Every record sent has an entry in the provisioning logs." : `${plural(pending, "record")} without an entry in the provisioning logs yet.`,
-        parts.join("; "),
+        parts.length ? parts.join("; ") + "." : "",
         unresolved ? `${plural(unresolved, "record")} provisioned with the manager not resolved yet (sent again next run).` : "",
       ].filter(Boolean).join(" ");
     }
@@ -1601,7 +1663,7 @@
     const page = batches.slice(start, start + BATCHES_PAGE);
     $("#batches-caption").textContent = batches.length ? `Requests ${start + 1} to ${start + page.length} of ${batches.length}` : "Requests: none yet";
     $("#batches-table").replaceChildren(
-      h("thead", {}, h("tr", {}, ["#", "Status", "HTTP", "Records", "Error"].map((t) => h("th", { scope: "col" }, t)))),
+      head(["#", "Status", "#HTTP", "#Records", "Error"]),
       h("tbody", {}, page.length ? page.map((b) => h("tr", { class: b.status === "failed" ? "failed" : "" },
         h("td", { class: "num" }, String(b.number)), h("td", {}, b.status), h("td", { class: "num" }, b.httpStatus ? String(b.httpStatus) : ""),
         h("td", { class: "num" }, String((b.externalIds || []).length)), h("td", {}, [b.errorCode, b.error].filter(Boolean).join(": "))))
@@ -1641,7 +1703,7 @@
     state.outcomes = { rows, total, offset };
     $("#outcomes-caption").textContent = rows.length ? `Outcomes ${offset + 1} to ${offset + rows.length} of ${total}` : (http === 202 ? "Outcomes: no results from the provisioning logs yet" : "Outcomes: none match");
     $("#outcomes-table").replaceChildren(
-      h("thead", {}, h("tr", {}, ["externalId", "Action", "Status", "Error", "Reason", "User principal name"].map((t) => h("th", { scope: "col" }, t)))),
+      head(["externalId", "Action", "Status", "Error", "Reason", "User principal name"]),
       h("tbody", {}, rows.length ? rows.map((o) => {
         const unresolved = o.unresolved && Object.keys(o.unresolved).length ? `manager ${Object.values(o.unresolved).join(", ")} not resolved` : "";
         return h("tr", { class: o.status === "failure" ? "failed" : "" },
@@ -1676,7 +1738,7 @@
     const { data } = await api("GET", "/runs", { query: { limit: 50 } });
     const runs = data.runs || [];
     $("#runs-table").replaceChildren(
-      h("thead", {}, h("tr", {}, ["Run", "Started", "Trigger", "Source", "Mapping", "Status", "Rows", "Operations", "Rejected", "Accepted", "Failed"].map((t) => h("th", { scope: "col" }, t)))),
+      head(["Run", "Started", "Trigger", "Source", "Mapping", "Status", "#Rows", "#Operations", "#Rejected", "#Accepted", "#Failed"]),
       h("tbody", {}, runs.length ? runs.map((r) => {
         const c = r.counts || {};
         return h("tr", {},
@@ -1702,6 +1764,8 @@
 
   function init() {
     timeZones();
+    for (const button of $$("dialog .dialog-cancel")) button.addEventListener("click", () => button.closest("dialog").close("cancel"));
+    loadTargets().catch(() => {});
     for (const button of $$("nav [data-step]")) button.addEventListener("click", () => go(button.dataset.step));
     for (const button of $$("[data-go]")) button.addEventListener("click", () => go(button.dataset.go));
     $("#upload-form").addEventListener("submit", (e) => { e.preventDefault(); $("#upload-button").click(); });
