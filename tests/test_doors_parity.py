@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import ContentSettings
 
+import function_app
 from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
 from provisioning.doors.cli.main import main as cli_main
 from provisioning.state.local import LocalState
@@ -181,3 +182,23 @@ def test_a_message_no_sender_of_ours_wrote_is_dropped_not_retried(host: Function
         call("coordinate_run", queue_message(text))
         call("upload_poison", queue_message(text))
     assert _runs(host) == []
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_a_retry_records_who_asked_only_behind_app_service_sign_in(
+    host: FunctionHost, monkeypatch: pytest.MonkeyPatch, signed_in: bool
+) -> None:
+    # App Service authentication strips X-MS-CLIENT-PRINCIPAL-* from callers and sets them itself, and sets
+    # WEBSITE_AUTH_ENABLED: only then is the header believed.
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "true" if signed_in else "false")
+    function_app.services.cache_clear()
+    host.graph.inject_faults([400])
+    host.drop("feed/a.csv", workers(5))
+    host.run_queues()
+    (first,) = _runs(host)
+    who = {"x-ms-client-principal-name": "ana@contoso.com"}
+    status, body, _ = host.http("retry_run", "POST", "http://x/api/runs/r/retry", headers=who,
+                                route={"runId": first["runId"]})  # fmt: skip
+    assert status == 202
+    status, retry, _ = host.http("get_run", "GET", "http://x/api/runs/r", route={"runId": body["runId"]})
+    assert retry["requestedBy"] == ("ana@contoso.com" if signed_in else None)
