@@ -122,3 +122,18 @@ def test_an_hr_connector_job_is_tested_and_sampled_without_its_secret(tmp_path: 
             assert sample["rows"] == 5 and sample["format"] == "jsonl" and "workerId" in sample["fields"]
             text = json.dumps([listed, tested, sample])
             assert hr.config["apiKey"] not in text, "the page never sees a secret"
+
+
+def test_outcomes_come_a_page_at_a_time_filtered_on_the_server(base: str) -> None:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        upload = _json(client.post("/api/uploads", content=SAMPLE.read_bytes(), headers={"Content-Type": "text/csv"}),
+                       201)  # fmt: skip
+        started = _json(client.post(f"/api/uploads/{upload['uploadId']}/provision",
+                                    params={"mapping": "microsoft-sample"}), 202)  # fmt: skip
+        _wait(client, started["runId"])
+        page = _json(client.get(f"/api/runs/{started['runId']}/results", params={"limit": 10}), 200)
+        assert (len(page["outcomes"]), page["total"], page["offset"]) == (10, 278, 0)
+        failed = _json(client.get(f"/api/runs/{started['runId']}/results", params={"status": "failure"}), 200)
+        assert [o["externalId"] for o in failed["outcomes"]] == ["10119"]
+        found = _json(client.get(f"/api/runs/{started['runId']}/results", params={"search": "1023"}), 200)
+        assert "10230" in [o["externalId"] for o in found["outcomes"]]

@@ -159,12 +159,26 @@ class Api:
         return ApiResponse(200, self.services.workflow.view(request.route["runId"]).model_dump(mode="json"))
 
     def results(self, request: ApiRequest) -> ApiResponse:
+        """The run's results; with ``status``, ``search``, ``offset`` or ``limit``, one page of its outcomes
+        (pending records included as status ``pending``), so a page never downloads a 100,000-worker run."""
         record = self.services.workflow.view(request.route["runId"])
         if record.results is None:
             return ApiResponse(
                 202, {"runId": record.runId, "status": record.status, "message": "no results from the logs yet"}
             )
-        return ApiResponse(200, {"runId": record.runId, "status": record.status, "results": record.results})
+        if not any(name in request.params for name in ("status", "search", "offset", "limit")):
+            return ApiResponse(200, {"runId": record.runId, "status": record.status, "results": record.results})
+        wanted = request.params.get("status", "").strip()
+        search = request.params.get("search", "").strip().lower()
+        offset = int_param(request, "offset", 0, 0, 10_000_000)
+        limit = int_param(request, "limit", 50, 1, 500)
+        rows = [{"externalId": key, **value} for key, value in (record.results.get("outcomes") or {}).items()]
+        rows += [{"externalId": key, "status": "pending"} for key in record.results.get("pending") or []]
+        rows = [r for r in rows if (not wanted or r.get("status") == wanted)
+                and (not search or search in str(r["externalId"]).lower())]  # fmt: skip
+        body = {"runId": record.runId, "status": record.status, "outcomes": rows[offset : offset + limit],
+                "offset": offset, "limit": limit, "total": len(rows)}  # fmt: skip
+        return ApiResponse(200, body)
 
     def usage(self, request: ApiRequest) -> ApiResponse:
         """bulkUpload calls this app made today (UTC), against the tenant's daily quota."""
