@@ -1,15 +1,22 @@
 // Entra ID API-driven inbound provisioning: the Function App and everything it needs, in one resource group.
 //
-// Flex Consumption (FC1, Linux, Python 3.11) with ONE user-assigned managed identity used for everything:
-// host storage, the app's HR_STORAGE connection, Application Insights ingestion, Key Vault references,
-// Event Grid dead-lettering and the Microsoft Graph calls (granted as Graph app roles after deployment,
-// see infra/README.md). No keys or connection strings with secrets: shared-key access is off on the storage
-// account and local auth is off on Application Insights. The only key read here is the blobs_extension
-// system key, inside the Event Grid subscription, to build the blob trigger's webhook URL.
+// `azd up` (azure.yaml) provisions this template, deploys the code, then its postdeploy hook creates the Event
+// Grid subscription of the blob trigger (infra/scripts/postdeploy.sh): the subscription's webhook needs the
+// deployed host's blobs_extension key, which exists only once the code runs. The template reads no key at all.
 //
-// Two phases (the blob trigger's webhook only answers Event Grid's validation once the code is deployed):
-//   1. deploy with deployEventSubscription=false (default), then `func azure functionapp publish <app>`;
-//   2. deploy again with deployEventSubscription=true to create the BlobCreated subscription.
+// One user-assigned managed identity is used for everything: host storage, the app's HR_STORAGE connection,
+// Application Insights ingestion, Key Vault references, Event Grid dead-lettering and the Microsoft Graph calls
+// (granted as Graph app roles by infra/scripts/grant-graph-permissions.sh). No keys and no connection strings
+// with secrets: shared-key access is off on the storage account, local auth is off on Application Insights,
+// HR-system secrets live in Key Vault (RBAC mode) and reach the app only as Key Vault references.
+//
+// Composed of local modules under infra/app/ rather than Azure Verified Modules (br/public:avm/...): AVM
+// modules are fetched from the public Bicep registry when the template is compiled, so their properties cannot
+// be read (or checked by tests/test_infra.py) from this repository; local modules keep every property in view.
+// AVM: https://azure.github.io/Azure-Verified-Modules/ ; modules: https://learn.microsoft.com/azure/azure-resource-manager/bicep/modules
+//
+// The Bicep compiler is not run in this project's CI: check a change with `az bicep build --file infra/main.bicep`
+// or `azd provision --preview` before deploying it.
 
 targetScope = 'resourceGroup'
 
@@ -19,10 +26,10 @@ targetScope = 'resourceGroup'
 
 @minLength(1)
 @maxLength(20)
-@description('Short environment name (e.g. hrprov-dev): part of every resource name and of the unique token.')
+@description('Short environment name (e.g. hrprov-dev): part of every resource name and of the unique token. azd passes AZURE_ENV_NAME.')
 param environmentName string
 
-@description('Region of every resource. Must offer the Flex Consumption plan.')
+@description('Region of every resource. Must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
 param location string = resourceGroup().location
 
 @description('Function App name; empty: func-<environmentName>-<token>.')
@@ -35,7 +42,7 @@ param storageAccountName string = ''
 @description('Extra tags for every resource.')
 param extraTags object = {}
 
-@description('The provisioning app\'s "Provisioning API Endpoint" (.../synchronization/jobs/<jobId>/bulkUpload), v1.0 or beta, any national cloud.')
+@description('The provisioning app\'s "Provisioning API Endpoint" (.../synchronization/jobs/<jobId>/bulkUpload), v1.0 or beta, any national cloud. azd passes ENTRA_BULK_UPLOAD_URL.')
 param entraBulkUploadUrl string
 
 @allowed([
@@ -51,11 +58,14 @@ param graphAppClientId string = ''
 @description('Only with entraAuth=secret: the Key Vault secret URI holding the client secret (https://<vault>.vault.azure.net/secrets/<name>). Becomes AZURE_CLIENT_SECRET=@Microsoft.KeyVault(SecretUri=...). Never a secret value.')
 param azureClientSecretUri string = ''
 
-@description('Create a Key Vault (RBAC authorization) and give the identity Key Vault Secrets User on it.')
-param deployKeyVault bool = false
+@description('Create a Key Vault (RBAC authorization) for HR-system secrets; the identity reads secrets (Key Vault Secrets User), the operator manages them (Key Vault Secrets Officer). False: bring your own vault and grant those roles yourself.')
+param deployKeyVault bool = true
 
-@description('ENTRA_RATE_LIMIT: bulkUpload calls per seconds for the job (Entra documents 40 per 5 s).')
-param entraRateLimit string = '40/5'
+@description('Key Vault purge protection (irreversible once on). Keep it on for real HR secrets; turn it off only for throwaway test environments, which then can be purged by `azd down --purge`.')
+param keyVaultPurgeProtection bool = true
+
+@description('ENTRA_RATE_LIMIT as CALLS/SECONDS per instance. Empty (default): computed from maximumInstanceCount so that all instances together stay within the job\'s 40 calls per 5 s (see pacedRateLimit below).')
+param entraRateLimit string = ''
 
 @description('ENTRA_LOG_RATE_LIMIT: provisioning-log reads per seconds (Graph throttles them at about 5 per 10 s per app and tenant).')
 param entraLogRateLimit string = '5/10'
@@ -65,7 +75,7 @@ param hrUpnDomain string = ''
 
 @minValue(1)
 @maxValue(16)
-@description('ENTRA_UPLOAD_CONCURRENCY: bulkUpload requests in flight at once.')
+@description('ENTRA_UPLOAD_CONCURRENCY: bulkUpload requests in flight at once in the CLI and serve. In the Function App each request is one queue message, and host.json\'s queues.batchSize (4) is the per-instance concurrency.')
 param entraUploadConcurrency int = 4
 
 @minValue(1)
@@ -134,25 +144,27 @@ param hrmsSyncSchedule string = '0 0 2 * * *'
 @description('HRMS_FULL_SYNC_EVERY: every Nth scheduled pull of a connector sends every record, changed or not.')
 param hrmsFullSyncEvery int = 7
 
+// The platform allows 1 to 1000 and applies the cap to each per-function scale group: upload_batch (the only
+// function that calls bulkUpload) is a queue trigger with a group of its own, so at most this many instances
+// send. https://learn.microsoft.com/azure/azure-functions/event-driven-scaling#limit-scale-out
 @minValue(1)
 @maxValue(1000)
-@description('Flex Consumption: most instances the app scales out to. Keeps the Graph rate limit meaningful.')
+@description('Flex Consumption: most instances each function group scales out to. ENTRA_RATE_LIMIT is derived from it (pacing).')
 param maximumInstanceCount int = 10
 
+// https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#instance-memory
 @allowed([
+  512
   2048
   4096
 ])
-@description('Flex Consumption: memory of each instance.')
+@description('Flex Consumption: memory of each instance (MB). 2048 fits a 1,000,000-row file (about 231 MB peak in the benchmarks) with room to spare.')
 param instanceMemoryMB int = 2048
 
-@description('Phase 2: create the Event Grid BlobCreated subscription. Only after the code is published (see header).')
-param deployEventSubscription bool = false
-
-@description('The mapping page and the API behind Entra sign-in (App Service authentication): the client id of an app registration for the sign-in (its redirect URI https://<app>.azurewebsites.net/.auth/login/aad/callback). Empty: no sign-in, and the page asks for a function key instead.')
+@description('The mapping page and the API behind Entra sign-in (App Service authentication): the client id of an app registration the operator creates for the sign-in (redirect URI https://<app>.azurewebsites.net/.auth/login/aad/callback, Application ID URI api://<client id>). Empty: no sign-in, and the page asks for a function key instead.')
 param pageSignInClientId string = ''
 
-@description('Optional: object id of a person or group who drops HR files and reads run records (Storage Blob Data Contributor). Shared keys are off, so portal/CLI access needs a data role.')
+@description('Optional: object id of a person or group who drops HR files, reads run records (Storage Blob Data Contributor) and manages HR secrets (Key Vault Secrets Officer). Shared keys are off, so portal/CLI access needs a data role. azd passes AZURE_PRINCIPAL_ID, the signed-in user.')
 param operatorPrincipalId string = ''
 
 @allowed([
@@ -161,6 +173,20 @@ param operatorPrincipalId string = ''
   'ServicePrincipal'
 ])
 param operatorPrincipalType string = 'User'
+
+// Precedence: union() gives the LAST object the last word, and the template's own settings come last, so an
+// extra setting can add connector settings but cannot replace a setting the template sets (storage identity,
+// the paced ENTRA_RATE_LIMIT...): those have parameters of their own. A deploy replaces the whole list of app
+// settings, so settings added by hand in the portal are wiped: put them here instead.
+// https://learn.microsoft.com/azure/azure-resource-manager/bicep/bicep-functions-object#union
+@description('Extra app settings, NAME: value, e.g. the connector jobs\' settings and their Key Vault references ("@Microsoft.KeyVault(VaultName=<vault>;SecretName=<name>)"). Never a secret value. Names the template sets itself are ignored here.')
+param extraAppSettings object = {}
+
+@description('Create the alert rule on runs that end failed or held (a scheduled query rule on the app\'s logs).')
+param deployAlerts bool = true
+
+@description('Optional: an email address the run alerts go to (an action group is created for it). Empty: the alerts show in Azure Monitor only.')
+param alertEmailAddress string = ''
 
 // ---------------------------------------------------------------------------------------------------------
 // Names
@@ -210,442 +236,185 @@ var queueNames = [
 // The blob trigger's function name in function_app.py (Event Grid calls Host.Functions.<name>).
 var blobTriggerFunctionName = 'provision_blob'
 
-// Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles).
-var roleIds = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
-}
-// Blob Data Owner: host storage, deployment package, blob trigger receipts, the app's containers, dead-letters.
-// Queue Data Contributor: queue triggers and outputs, poison queues, the blob trigger's host queues
-//   (a superset of Queue Data Message Processor / Message Sender / Reader).
-// Table Data Contributor: host diagnostic events (AzureWebJobsStorage__tableServiceUri).
-var storageRoleIds = [
-  roleIds.storageBlobDataOwner
-  roleIds.storageQueueDataContributor
-  roleIds.storageTableDataContributor
-]
-
 // ---------------------------------------------------------------------------------------------------------
-// Identity
+// Pacing: the job accepts 40 bulkUpload calls per 5 s
+// (https://learn.microsoft.com/entra/identity/app-provisioning/inbound-provisioning-api-issues), and each
+// instance paces only its own calls. So each of the maximumInstanceCount instances gets its share:
+// CALLS per SECONDS with CALLS = max(1, 40 / N) (integer division) and SECONDS = 5 * CALLS * N / 40 rounded UP
+// to a tenth of a second (Bicep has integers only, so the decimal is written out). N instances at that rate make
+// at most 40 calls per 5 s together: 10 -> 4/5, 7 -> 5/4.4, 21 -> 1/2.7, 100 -> 1/12.5 (tests/test_infra.py).
+// Always-ready instances do not count toward maximumInstanceCount: none is configured here.
 // ---------------------------------------------------------------------------------------------------------
 
-resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
-  name: '${abbrs.managedIdentity}${envName}-${resourceToken}'
-  location: location
-  tags: tags
-}
+var jobCallsPerWindow = 40
+var jobWindowSeconds = 5
+var pacedCalls = max(1, jobCallsPerWindow / maximumInstanceCount)
+var pacedTenths = (10 * jobWindowSeconds * pacedCalls * maximumInstanceCount + jobCallsPerWindow - 1) / jobCallsPerWindow
+var pacedRateLimit = pacedTenths % 10 == 0 ? '${pacedCalls}/${pacedTenths / 10}' : '${pacedCalls}/${pacedTenths / 10}.${pacedTenths % 10}'
+var effectiveRateLimit = empty(entraRateLimit) ? pacedRateLimit : entraRateLimit
 
 // ---------------------------------------------------------------------------------------------------------
-// Storage: host storage, the app's containers and queues, the Flex deployment container
+// Modules
 // ---------------------------------------------------------------------------------------------------------
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: storageName
-  location: location
-  tags: tags
-  kind: 'StorageV2'
-  sku: {
-    name: 'Standard_LRS'
-  }
-  properties: {
-    accessTier: 'Hot'
-    minimumTlsVersion: 'TLS1_2'
-    supportsHttpsTrafficOnly: true
-    allowBlobPublicAccess: false
-    allowSharedKeyAccess: false
-    defaultToOAuthAuthentication: true
-    allowCrossTenantReplication: false
-    publicNetworkAccess: 'Enabled'
-    networkAcls: {
-      bypass: 'AzureServices'
-      defaultAction: 'Allow'
-    }
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: '${abbrs.managedIdentity}${envName}-${resourceToken}'
+    location: location
+    tags: tags
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
-  parent: storage
-  name: 'default'
-  properties: {
-    deleteRetentionPolicy: {
-      enabled: true
-      days: 7
-    }
-    containerDeleteRetentionPolicy: {
-      enabled: true
-      days: 7
-    }
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: storageName
+    location: location
+    tags: tags
+    blobContainerNames: blobContainerNames
+    queueNames: queueNames
+    identityId: identity.outputs.id
+    identityPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
   }
 }
 
-resource blobContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
-  for containerName in blobContainerNames: {
-    parent: blobService
-    name: containerName
-    properties: {
-      publicAccess: 'None'
-    }
-  }
-]
-
-resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
-  parent: storage
-  name: 'default'
-}
-
-resource storageQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
-  for queueName in queueNames: {
-    parent: queueService
-    name: queueName
-  }
-]
-
-resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in storageRoleIds: {
-    name: guid(storage.id, identity.id, roleId)
-    scope: storage
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
-      principalId: identity.properties.principalId
-      principalType: 'ServicePrincipal'
-    }
-  }
-]
-
-resource operatorBlobRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(operatorPrincipalId)) {
-  name: guid(storage.id, operatorPrincipalId, roleIds.storageBlobDataContributor)
-  scope: storage
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageBlobDataContributor)
-    principalId: operatorPrincipalId
-    principalType: operatorPrincipalType
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: '${abbrs.logAnalyticsWorkspace}${envName}-${resourceToken}'
+    applicationInsightsName: '${abbrs.applicationInsights}${envName}-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityPrincipalId: identity.outputs.principalId
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Monitoring: Log Analytics + Application Insights with Entra-only ingestion
-// ---------------------------------------------------------------------------------------------------------
-
-resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
-  name: '${abbrs.logAnalyticsWorkspace}${envName}-${resourceToken}'
-  location: location
-  tags: tags
-  properties: {
-    sku: {
-      name: 'PerGB2018'
-    }
-    retentionInDays: 30
+module keyVault 'app/keyvault.bicep' = if (deployKeyVault) {
+  name: 'keyvault'
+  params: {
+    name: keyVaultName
+    location: location
+    tags: tags
+    purgeProtection: keyVaultPurgeProtection
+    identityId: identity.outputs.id
+    identityPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
   }
 }
 
-resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
-  name: '${abbrs.applicationInsights}${envName}-${resourceToken}'
-  location: location
-  tags: tags
-  kind: 'web'
-  properties: {
-    Application_Type: 'web'
-    WorkspaceResourceId: logAnalytics.id
-    DisableLocalAuth: true
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  params: {
+    name: appName
+    planName: '${abbrs.appServicePlan}${envName}-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    deploymentContainerName: deploymentContainerName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    extraAppSettings: extraAppSettings
+    inboundContainerName: inboundContainerName
+    configContainerName: configContainerName
+    runsContainerName: runsContainerName
+    stateContainerName: stateContainerName
+    quarantineContainerName: quarantineContainerName
+    uploadQueueName: uploadQueueName
+    resultsQueueName: resultsQueueName
+    entraBulkUploadUrl: entraBulkUploadUrl
+    entraAuth: entraAuth
+    graphAppClientId: graphAppClientId
+    azureClientSecretUri: azureClientSecretUri
+    entraRateLimit: effectiveRateLimit
+    entraLogRateLimit: entraLogRateLimit
+    hrUpnDomain: hrUpnDomain
+    entraUploadConcurrency: entraUploadConcurrency
+    entraMaxAttempts: entraMaxAttempts
+    entraBatchSize: entraBatchSize
+    entraLogWaitSeconds: entraLogWaitSeconds
+    entraLogFirstPollSeconds: entraLogFirstPollSeconds
+    entraIgnoreJobStatus: entraIgnoreJobStatus
+    hrDefaultProfile: hrDefaultProfile
+    hrProfileRoutes: hrProfileRoutes
+    safetyMaxDisableShare: safetyMaxDisableShare
+    safetyMaxShrinkShare: safetyMaxShrinkShare
+    safetyApprovedRuns: safetyApprovedRuns
+    deltaFullSync: deltaFullSync
+    httpMaxBodyBytes: httpMaxBodyBytes
+    hrCoordinateSeconds: hrCoordinateSeconds
+    hrmsSyncSchedule: hrmsSyncSchedule
+    hrmsFullSyncEvery: hrmsFullSyncEvery
+    hrSweepSchedule: hrSweepSchedule
+    hrStuckMinutes: hrStuckMinutes
+    connectorsAllowPrivateNetworks: connectorsAllowPrivateNetworks
   }
-}
-
-resource monitoringRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(appInsights.id, identity.id, roleIds.monitoringMetricsPublisher)
-  scope: appInsights
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.monitoringMetricsPublisher)
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Optional Key Vault (RBAC authorization), for an app registration's client secret
-// ---------------------------------------------------------------------------------------------------------
-
-resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' = if (deployKeyVault) {
-  name: keyVaultName
-  location: location
-  tags: tags
-  properties: {
-    tenantId: tenant().tenantId
-    sku: {
-      family: 'A'
-      name: 'standard'
-    }
-    enableRbacAuthorization: true
-    enableSoftDelete: true
-    softDeleteRetentionInDays: 90
-    enablePurgeProtection: true
-    publicNetworkAccess: 'Enabled'
-  }
-}
-
-resource keyVaultRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (deployKeyVault) {
-  name: guid(resourceId('Microsoft.KeyVault/vaults', keyVaultName), identity.id, roleIds.keyVaultSecretsUser)
-  scope: keyVault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.keyVaultSecretsUser)
-    principalId: identity.properties.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// App settings: every name is a Functions host setting or an alias in provisioning/settings.py
-// ---------------------------------------------------------------------------------------------------------
-
-var appSettings = [
-  // Host storage, identity-based (service URIs: right in every cloud, no account key).
-  { name: 'AzureWebJobsStorage__blobServiceUri', value: storage.properties.primaryEndpoints.blob }
-  { name: 'AzureWebJobsStorage__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
-  { name: 'AzureWebJobsStorage__tableServiceUri', value: storage.properties.primaryEndpoints.table }
-  { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
-  { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
-  // Application Insights with Entra ID authentication (local auth is disabled on the component).
-  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsights.properties.ConnectionString }
-  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
-  // The app's own storage connection (blob trigger, queue triggers, run records), identity-based.
-  { name: 'HR_STORAGE__blobServiceUri', value: storage.properties.primaryEndpoints.blob }
-  { name: 'HR_STORAGE__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
-  { name: 'HR_STORAGE__credential', value: 'managedidentity' }
-  { name: 'HR_STORAGE__clientId', value: identity.properties.clientId }
-  { name: 'HR_INBOUND_CONTAINER', value: inboundContainerName }
-  { name: 'HR_CONFIG_CONTAINER', value: configContainerName }
-  { name: 'HR_RUNS_CONTAINER', value: runsContainerName }
-  { name: 'HR_STATE_CONTAINER', value: stateContainerName }
-  { name: 'HR_QUARANTINE_CONTAINER', value: quarantineContainerName }
-  { name: 'HR_UPLOAD_QUEUE', value: uploadQueueName }
-  { name: 'HR_RESULTS_QUEUE', value: resultsQueueName }
-  { name: 'HR_DEFAULT_PROFILE', value: hrDefaultProfile }
-  { name: 'HR_PROFILE_ROUTES', value: hrProfileRoutes }
-  // Microsoft Graph: endpoint, credential, pacing.
-  { name: 'ENTRA_BULK_UPLOAD_URL', value: entraBulkUploadUrl }
-  { name: 'ENTRA_AUTH', value: entraAuth }
-  { name: 'AZURE_TENANT_ID', value: tenant().tenantId }
-  { name: 'AZURE_CLIENT_ID', value: entraAuth == 'secret' ? graphAppClientId : identity.properties.clientId }
-  { name: 'ENTRA_RATE_LIMIT', value: entraRateLimit }
-  { name: 'ENTRA_LOG_RATE_LIMIT', value: entraLogRateLimit }
-  { name: 'HR_UPN_DOMAIN', value: hrUpnDomain }
-  { name: 'ENTRA_UPLOAD_CONCURRENCY', value: string(entraUploadConcurrency) }
-  { name: 'ENTRA_MAX_ATTEMPTS', value: string(entraMaxAttempts) }
-  { name: 'ENTRA_BATCH_SIZE', value: string(entraBatchSize) }
-  { name: 'ENTRA_LOG_WAIT_SECONDS', value: string(entraLogWaitSeconds) }
-  { name: 'ENTRA_LOG_FIRST_POLL_SECONDS', value: string(entraLogFirstPollSeconds) }
-  { name: 'ENTRA_IGNORE_JOB_STATUS', value: entraIgnoreJobStatus ? 'true' : 'false' }
-  // Safety stops, delta, HTTP limits, triggers.
-  { name: 'SAFETY_MAX_DISABLE_SHARE', value: safetyMaxDisableShare }
-  { name: 'SAFETY_MAX_SHRINK_SHARE', value: safetyMaxShrinkShare }
-  { name: 'SAFETY_APPROVED_RUNS', value: safetyApprovedRuns }
-  { name: 'DELTA_FULL_SYNC', value: deltaFullSync ? 'true' : 'false' }
-  { name: 'HTTP_MAX_BODY_BYTES', value: string(httpMaxBodyBytes) }
-  { name: 'HR_COORDINATE_SECONDS', value: string(hrCoordinateSeconds) }
-  { name: 'BLOB_TRIGGER_SOURCE', value: 'EventGrid' }
-  { name: 'HRMS_SYNC_SCHEDULE', value: hrmsSyncSchedule }
-  { name: 'HRMS_FULL_SYNC_EVERY', value: string(hrmsFullSyncEvery) }
-  { name: 'HR_SWEEP_SCHEDULE', value: hrSweepSchedule }
-  { name: 'HR_STUCK_MINUTES', value: string(hrStuckMinutes) }
-  { name: 'CONNECTORS_ALLOW_PRIVATE_NETWORKS', value: connectorsAllowPrivateNetworks ? 'true' : 'false' }
-]
-
-// A Key Vault reference, resolved by the platform with keyVaultReferenceIdentity; never a literal secret.
-var secretSettings = empty(azureClientSecretUri) ? [] : [{ name: 'AZURE_CLIENT_SECRET', value: '@Microsoft.KeyVault(SecretUri=${azureClientSecretUri})' }]
-
-// ---------------------------------------------------------------------------------------------------------
-// Flex Consumption plan and Function App
-// ---------------------------------------------------------------------------------------------------------
-
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
-  name: '${abbrs.appServicePlan}${envName}-${resourceToken}'
-  location: location
-  tags: tags
-  kind: 'functionapp'
-  sku: {
-    tier: 'FlexConsumption'
-    name: 'FC1'
-  }
-  properties: {
-    reserved: true
-  }
-}
-
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
-  name: appName
-  location: location
-  tags: union(tags, { 'azd-service-name': 'api' })
-  kind: 'functionapp,linux'
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identity.id}': {}
-    }
-  }
-  properties: {
-    serverFarmId: plan.id
-    httpsOnly: true
-    keyVaultReferenceIdentity: identity.id
-    siteConfig: {
-      minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      appSettings: concat(appSettings, secretSettings)
-    }
-    functionAppConfig: {
-      deployment: {
-        storage: {
-          type: 'blobContainer'
-          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
-          authentication: {
-            type: 'UserAssignedIdentity'
-            userAssignedIdentityResourceId: identity.id
-          }
-        }
-      }
-      scaleAndConcurrency: {
-        maximumInstanceCount: maximumInstanceCount
-        instanceMemoryMB: instanceMemoryMB
-      }
-      runtime: {
-        name: 'python'
-        version: '3.11'
-      }
-    }
-  }
-  // The identity's data roles and the containers exist before the host first starts.
+  // Key Vault references resolve with the identity's Key Vault Secrets User role: granted before the app starts.
   dependsOn: [
-    storageRoleAssignments
-    monitoringRoleAssignment
-    blobContainers
-    storageQueues
+    keyVault
   ]
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Event Grid: BlobCreated in hr-inbound -> the provision_blob blob trigger (source EventGrid)
-// ---------------------------------------------------------------------------------------------------------
-
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
-  name: '${abbrs.eventGridSystemTopic}${envName}-${resourceToken}'
-  location: location
-  tags: tags
-  identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identity.id}': {}
-    }
-  }
-  properties: {
-    source: storage.id
-    topicType: 'Microsoft.Storage.StorageAccounts'
+module pageSignIn 'app/page-sign-in.bicep' = if (!empty(pageSignInClientId)) {
+  name: 'page-sign-in'
+  params: {
+    functionAppName: functionApp.outputs.name
+    clientId: pageSignInClientId
   }
 }
 
-// The page and the API behind Entra sign-in. Unauthenticated browsers are sent to sign in; the health probe
-// and the blob webhook (Event Grid, with its system key) stay reachable. App Service strips the
-// X-MS-CLIENT-PRINCIPAL-* headers from callers and sets them itself, so approvals and retries can record who.
-resource pageSignIn 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(pageSignInClientId)) {
-  parent: functionApp
-  name: 'authsettingsV2'
-  properties: {
-    platform: {
-      enabled: true
-    }
-    globalValidation: {
-      requireAuthentication: true
-      unauthenticatedClientAction: 'RedirectToLoginPage'
-      redirectToProvider: 'azureactivedirectory'
-      excludedPaths: [
-        '/api/health'
-        '/runtime/webhooks/blobs'
-      ]
-    }
-    identityProviders: {
-      azureActiveDirectory: {
-        enabled: true
-        registration: {
-          clientId: pageSignInClientId
-          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
-        }
-        validation: {
-          allowedAudiences: [
-            'api://${pageSignInClientId}'
-          ]
-        }
-      }
-    }
-    login: {
-      tokenStore: {
-        enabled: false
-      }
-    }
+module eventGrid 'app/event-grid.bicep' = {
+  name: 'event-grid'
+  params: {
+    name: '${abbrs.eventGridSystemTopic}${envName}-${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountId: storage.outputs.id
+    identityId: identity.outputs.id
   }
 }
 
-resource functionAppHost 'Microsoft.Web/sites/host@2024-04-01' existing = {
-  parent: functionApp
-  name: 'default'
-}
-
-// Phase 2 only: the blobs_extension system key exists once the code with the Event Grid blob trigger runs,
-// and Event Grid validates the webhook when the subscription is created.
-resource inboundSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15' = if (deployEventSubscription) {
-  parent: systemTopic
-  name: '${abbrs.eventGridSubscription}${inboundContainerName}'
-  properties: {
-    destination: {
-      endpointType: 'WebHook'
-      properties: {
-        endpointUrl: deployEventSubscription ? 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}&code=${functionAppHost.listKeys().systemKeys.blobs_extension}' : ''
-        maxEventsPerBatch: 1
-        preferredBatchSizeInKilobytes: 64
-      }
-    }
-    eventDeliverySchema: 'EventGridSchema'
-    filter: {
-      includedEventTypes: [
-        'Microsoft.Storage.BlobCreated'
-      ]
-      subjectBeginsWith: '/blobServices/default/containers/${inboundContainerName}/'
-      isSubjectCaseSensitive: false
-    }
-    retryPolicy: {
-      maxDeliveryAttempts: 30
-      eventTimeToLiveInMinutes: 1440
-    }
-    // Undeliverable events land in a container (written with the identity: shared keys are off), not nowhere.
-    deadLetterWithResourceIdentity: {
-      identity: {
-        type: 'UserAssigned'
-        userAssignedIdentity: identity.id
-      }
-      deadLetterDestination: {
-        endpointType: 'StorageBlob'
-        properties: {
-          resourceId: storage.id
-          blobContainerName: deadLetterContainerName
-        }
-      }
-    }
+module alerts 'app/alerts.bicep' = if (deployAlerts) {
+  name: 'alerts'
+  params: {
+    namePrefix: '${abbrs.alert}${envName}-${resourceToken}'
+    actionGroupName: '${abbrs.actionGroup}${envName}-${resourceToken}'
+    location: location
+    tags: tags
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    functionAppName: functionApp.outputs.name
+    alertEmailAddress: alertEmailAddress
   }
-  dependsOn: [
-    storageRoleAssignments
-    blobContainers
-  ]
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Outputs (no secrets)
+// Outputs (no secrets). azd stores them in the environment (.azure/<env>/.env), where the hooks read them.
+// https://learn.microsoft.com/azure/developer/azure-developer-cli/manage-environment-variables
 // ---------------------------------------------------------------------------------------------------------
 
-output functionAppName string = functionApp.name
-output functionAppHostName string = functionApp.properties.defaultHostName
-output identityPrincipalId string = identity.properties.principalId
-output identityClientId string = identity.properties.clientId
-output storageAccountName string = storage.name
-output inboundContainerName string = inboundContainerName
-output eventGridSystemTopicName string = systemTopic.name
-output keyVaultName string = deployKeyVault ? keyVaultName : ''
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_HOST_NAME string = functionApp.outputs.defaultHostName
+output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_IDENTITY_RESOURCE_ID string = identity.outputs.id
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
+output AZURE_KEY_VAULT_NAME string = deployKeyVault ? keyVaultName : ''
+output AZURE_LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.logAnalyticsWorkspaceId
+output HR_INBOUND_CONTAINER string = inboundContainerName
+output HR_CONFIG_CONTAINER string = configContainerName
+output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.name
+output EVENT_GRID_DEAD_LETTER_CONTAINER string = deadLetterContainerName
+output BLOB_TRIGGER_FUNCTION_NAME string = blobTriggerFunctionName
+output ENTRA_RATE_LIMIT string = effectiveRateLimit
