@@ -10,19 +10,19 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
-from provisioning.doors.composition import AppServices, Services, build_services
 from provisioning.doors.http.api import Api
 from provisioning.doors.http.protocol import ApiRequest, ApiResponse, handle
 from provisioning.doors.log_redaction import install_log_redaction
-from provisioning.engine.dropped_files import provision_dropped_blob
-from provisioning.engine.messages import CoordinateMessage, MalformedMessage, UploadMessage
-from provisioning.engine.scheduled_pulls import run_scheduled_pulls
 from provisioning.settings import SettingsError, blob_trigger_source
+
+if TYPE_CHECKING:  # imported by the functions that use them (cold start: the host indexes every function first)
+    from provisioning.doors.composition import AppServices, Services
+    from provisioning.engine.messages import CoordinateMessage, UploadMessage
 
 install_log_redaction()  # before any logging: no URL credential ever reaches a log line
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -40,11 +40,15 @@ BLOB_SOURCE = (
 def services() -> AppServices:
     """Settings, storage and clients, built once per process on first use: the Function App's (storage is
     configured), or folders and threads on a machine without Azure (``python -m provisioning serve``)."""
+    from provisioning.doors.composition import build_services
+
     return build_services()
 
 
 def azure_services() -> Services:
     """The storage and queue triggers run only in the Function App, where storage is always configured."""
+    from provisioning.doors.composition import Services
+
     found = services()
     if not isinstance(found, Services):
         raise SettingsError("no storage account is configured: set HR_STORAGE (the triggers need Azure Storage)")
@@ -74,6 +78,8 @@ def _http(endpoint: Callable[[ApiRequest], ApiResponse], req: func.HttpRequest) 
 @app.blob_trigger(arg_name="client", path="%HR_INBOUND_CONTAINER%/{name}", connection="HR_STORAGE", source=BLOB_SOURCE)
 def provision_blob(client: blob.BlobClient) -> None:
     """A CSV or JSON file dropped into the inbound container becomes a run (the same blob twice: one run)."""
+    from provisioning.engine.dropped_files import provision_dropped_blob
+
     s = azure_services()
     record = provision_dropped_blob(s.workflow, s.storage, s.settings, client.blob_name)
     log.info("run %s for %s: %s %s", record.runId, client.blob_name, record.status, record.message)
@@ -82,6 +88,8 @@ def provision_blob(client: blob.BlobClient) -> None:
 @app.queue_trigger(arg_name="msg", queue_name="%HR_UPLOAD_QUEUE%", connection="HR_STORAGE")
 def upload_batch(msg: func.QueueMessage) -> None:
     """Sends one bulk request of a run and records its outcome."""
+    from provisioning.engine.messages import UploadMessage
+
     message = _message(UploadMessage, msg)
     if message is not None:
         s = azure_services()
@@ -92,6 +100,8 @@ def upload_batch(msg: func.QueueMessage) -> None:
 @app.queue_trigger(arg_name="msg", queue_name="%HR_UPLOAD_QUEUE%-poison", connection="HR_STORAGE")
 def upload_poison(msg: func.QueueMessage) -> None:
     """A request whose message failed every delivery is recorded as failed in its run."""
+    from provisioning.engine.messages import UploadMessage
+
     message = _message(UploadMessage, msg)
     if message is not None:
         s = azure_services()
@@ -102,6 +112,8 @@ def upload_poison(msg: func.QueueMessage) -> None:
 @app.queue_trigger(arg_name="msg", queue_name="%HR_RESULTS_QUEUE%", connection="HR_STORAGE")
 def coordinate_run(msg: func.QueueMessage) -> None:
     """Moves a run on: the next manager level, the run's totals, then the per-record results."""
+    from provisioning.engine.messages import CoordinateMessage
+
     message = _message(CoordinateMessage, msg)
     if message is not None:
         s = azure_services()
@@ -111,6 +123,8 @@ def coordinate_run(msg: func.QueueMessage) -> None:
 @app.queue_trigger(arg_name="msg", queue_name="%HR_RESULTS_QUEUE%-poison", connection="HR_STORAGE")
 def coordinate_poison(msg: func.QueueMessage) -> None:
     """A run whose coordinator failed every delivery is ended with the reason, never left sending."""
+    from provisioning.engine.messages import CoordinateMessage
+
     message = _message(CoordinateMessage, msg)
     if message is not None:
         s = azure_services()
@@ -129,6 +143,8 @@ def sweep_runs(timer: func.TimerRequest) -> None:
 @app.timer_trigger(arg_name="timer", schedule="%HRMS_SYNC_SCHEDULE%", run_on_startup=False)
 def hrms_sync(timer: func.TimerRequest) -> None:
     """Pulls every enabled HR system connector job through the same pipeline as a dropped file."""
+    from provisioning.engine.scheduled_pulls import run_scheduled_pulls
+
     s = azure_services()
     for record in run_scheduled_pulls(s.workflow, s.storage, s.settings):
         log.info("run %s (%s): %s %s", record.runId, record.source, record.status, record.message)
@@ -136,6 +152,8 @@ def hrms_sync(timer: func.TimerRequest) -> None:
 
 def _message(model: type[UploadMessage] | type[CoordinateMessage], msg: func.QueueMessage) -> Any:
     """The message as its model, or None (logged and dropped) when no sender of ours wrote it."""
+    from provisioning.engine.messages import MalformedMessage
+
     try:
         return model.parse(msg.get_body())
     except MalformedMessage as exc:

@@ -1,4 +1,5 @@
-"""The core benchmark: ``preview`` against the naive baseline, and ``preview``'s peak memory on 1M rows.
+"""The core benchmark, issue 14's goals 1 to 4 and 6: speed against the plain streaming loop, memory and
+linear time up to 2.5M workers, time to the first request, cold start.
 
 Every command runs as a subprocess of this interpreter, timed wall clock from start to exit (so the
 interpreter start-up and imports count for both). Peak RSS comes from ``os.wait4`` on the child's
@@ -20,13 +21,22 @@ from pathlib import Path
 
 from . import Options, Outcome, say
 from .generate import write_workers_csv
+from .goals import MARKDOWN_HEAD, Goal, median_ratio, missed, per_row_ratio, ratio
 
 PROJECT = Path(__file__).resolve().parent.parent
 MAX_RATIO = 0.70
-"""preview's wall time over the baseline's, at most (on the comparison size)."""
-MAX_PEAK_MB = 256
-"""preview's peak RSS on the large file, under."""
+"""Goal 1: preview's wall time over the plain streaming loop's (benchmarks/baseline.py), at most, on 100k."""
+MAX_PEAK_MB = 256.0
+"""Goal 2: preview's peak RSS on 2.5M workers, at most."""
+MAX_PEAK_GROWTH = 1.2
+"""Goal 2: peak RSS on 2.5M over peak RSS on 250k, at most."""
+MAX_PER_ROW_GROWTH = 1.2
+"""Goal 3: time per row on 2.5M over time per row on 100k, at most."""
 BATCH = 50
+COLD_START_GAP = (
+    "not met: every start still imports provisioning.doors.http.api (the engine, for the HTTP functions) and "
+    "the profile's pydantic models (provisioning/__init__), which only some commands and functions use"
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,19 @@ class Measured:
 
 
 def measure(command: list[str], *, cwd: Path = PROJECT) -> Measured:
-    """Run ``command`` to its end; its wall time and its own peak RSS. Raises unless it exits 0."""
-    with tempfile.TemporaryFile() as log:
+    """Run ``command`` to its end; its wall time and its own peak RSS. Raises unless it exits 0.
+
+    A ``python -m MODULE`` command runs under ``benchmarks.peak``, which reports the child's own peak
+    (``VmHWM``): ``os.wait4``'s ``ru_maxrss`` would include this process's memory, carried over the exec.
+    """
+    wrapped = len(command) > 2 and command[0] == sys.executable and command[1] == "-m"
+    with tempfile.TemporaryFile() as log, tempfile.NamedTemporaryFile(prefix="bench-peak-") as peak_file:
+        env = dict(os.environ)
+        if wrapped:
+            command = [sys.executable, "-m", "benchmarks.peak", *command[2:]]
+            env["BENCH_PEAK_FILE"] = peak_file.name
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             _, status, usage = os.wait4(process.pid, 0)
         except BaseException:
@@ -55,9 +74,10 @@ def measure(command: list[str], *, cwd: Path = PROJECT) -> Measured:
         process.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         output = log.read().decode("utf-8", "replace")
+        reported = Path(peak_file.name).read_text("ascii").strip() if wrapped else ""
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{output}")
-    return Measured(seconds, usage.ru_maxrss, output)
+    return Measured(seconds, int(reported) if reported else usage.ru_maxrss, output)
 
 
 def preview_command(source: Path, out: Path) -> list[str]:
@@ -94,12 +114,33 @@ def describe(name: str, rows: int, measured: Measured) -> str:
             f"peak RSS {measured.peak_mb:,.0f} MB)")  # fmt: skip
 
 
+def cold_start(rounds: int) -> dict[str, float]:
+    """Median wall time of importing function_app, and of ``python -m provisioning --help``."""
+    commands = {
+        "import function_app": [sys.executable, "-c", "import function_app"],
+        "python -m provisioning --help": [sys.executable, "-m", "provisioning", "--help"],
+    }
+    return {name: statistics.median(measure(command).seconds for _ in range(rounds))
+            for name, command in commands.items()}  # fmt: skip
+
+
+def first_request(source: Path) -> tuple[float, float]:
+    """``run`` on ``source`` to the moment it would send its first bulkUpload: (seconds, reading seconds)."""
+    output = measure([sys.executable, "-m", "benchmarks.first_request", str(source)]).output
+    values = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    return float(values["first_request"]), float(values["read"])
+
+
 def run(options: Options) -> Outcome:
-    compare_rows, large_rows = (10_000, 100_000) if options.quick else (100_000, 1_000_000)
-    rounds = 1 if options.quick else 3
+    if options.quick:
+        compare_rows, small_rows, large_rows, first_rows, rounds = 10_000, 25_000, 250_000, 100_000, 1
+    else:
+        compare_rows, small_rows, large_rows, first_rows, rounds = 100_000, 250_000, 2_500_000, 1_000_000, 3
     outcome = Outcome()
+    goals: list[Goal] = []
     with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
         folder = Path(tmp)
+        # Goal 1: alternating runs in one session, after a warm-up of each.
         source = generate(folder, compare_rows)
         commands = {
             "preview": preview_command(source, folder / "out-preview"),
@@ -116,49 +157,69 @@ def run(options: Options) -> Outcome:
                 say(f"round {round_number}/{rounds} " + describe(name, compare_rows, measured))
         median = {name: statistics.median(m.seconds for m in runs) for name, runs in times.items()}
         peak = {name: max(m.peak_mb for m in runs) for name, runs in times.items()}
-        ratio = median["preview"] / median["baseline"]
+        speed = median_ratio([m.seconds for m in times["preview"]], [m.seconds for m in times["baseline"]])
         for name in commands:
             say(f"{name}: median {median[name]:.2f} s, {compare_rows / median[name]:,.0f} rows/s")
-        say(f"preview / baseline wall time: {ratio:.2f} (target <= {MAX_RATIO:.2f})")
-        shutil.rmtree(folder / "out-preview")
-        shutil.rmtree(folder / "out-baseline")
+        goals.append(Goal(1, f"speed: preview / plain streaming loop, {compare_rows:,} workers", speed, MAX_RATIO,
+                          note=f"median of {rounds}, alternating"))  # fmt: skip
+        for out in ("out-preview", "out-baseline"):
+            shutil.rmtree(folder / out)
         source.unlink()
 
-        large = generate(folder, large_rows)
-        say(f"preview on {large_rows:,} rows ...")
-        big = run_once("preview", preview_command(large, folder / "out-large"), folder / "out-large",
-                       large_rows)  # fmt: skip
-        say(describe("preview", large_rows, big))
-        say(f"peak RSS: {big.peak_mb:,.0f} MB (target < {MAX_PEAK_MB} MB)")
+        # Goals 2 and 3: peak memory at 250k and 2.5M, time per row at 2.5M against 100k.
+        sized: dict[int, Measured] = {}
+        first = (math.nan, math.nan)
+        for rows in (small_rows, large_rows):
+            large = generate(folder, rows)
+            say(f"preview on {rows:,} rows ...")
+            sized[rows] = run_once("preview", preview_command(large, folder / "out-large"), folder / "out-large", rows)
+            say(describe("preview", rows, sized[rows]))
+            shutil.rmtree(folder / "out-large")
+            if rows == first_rows:
+                first = first_request(large)
+            large.unlink()
+        if first_rows not in sized:
+            large = generate(folder, first_rows)
+            first = first_request(large)
+            large.unlink()
+    big, small = sized[large_rows], sized[small_rows]
+    goals.append(Goal(2, f"memory: peak RSS, {large_rows:,} workers", big.peak_mb, MAX_PEAK_MB, " MB"))
+    goals.append(Goal(2, f"memory: peak at {large_rows:,} / peak at {small_rows:,}", ratio(big.peak_mb, small.peak_mb),
+                      MAX_PEAK_GROWTH, note=f"{big.peak_mb:,.0f} MB / {small.peak_mb:,.0f} MB"))  # fmt: skip
+    per_row = per_row_ratio(big.seconds, large_rows, median["preview"], compare_rows)
+    goals.append(Goal(3, f"linear time: time per row at {large_rows:,} / at {compare_rows:,}", per_row,
+                      MAX_PER_ROW_GROWTH, note=f"{big.seconds / large_rows * 1e6:.1f} us / "
+                      f"{median['preview'] / compare_rows * 1e6:.1f} us a row"))  # fmt: skip
+    first_seconds, planned_seconds = first
+    goals.append(Goal(4, f"time to the first bulkUpload, `run` on {first_rows:,} workers", first_seconds, None, " s",
+                      note=f"the whole file is read first ({planned_seconds:.1f} s of it): the duplicate check "
+                      "and managers-first ordering need every row (see the README)", met_by_note=False))  # fmt: skip
+    goals.append(Goal(5, "log polling: Graph calls over one pass over the new entries", None, 1.0,
+                      note="not measured by this benchmark"))  # fmt: skip
+    starts = cold_start(5 if not options.quick else 1)
+    for name, seconds in starts.items():
+        goals.append(Goal(6, f"cold start: {name}", seconds, None, " s", met_by_note=False, note=COLD_START_GAP))
 
-    # The ratio target is set for 100,000 rows; on 10,000 the start-up of either interpreter dominates.
-    ratio_checked = not options.quick
-    ratio_met = ratio <= MAX_RATIO
-    peak_met = big.peak_mb < MAX_PEAK_MB
-    if ratio_checked and not ratio_met:
-        outcome.missed.append(f"preview/baseline wall time {ratio:.2f} > {MAX_RATIO:.2f} on {compare_rows:,} rows")
-    if not peak_met:
-        outcome.missed.append(f"preview peak RSS {big.peak_mb:,.0f} MB >= {MAX_PEAK_MB} MB on {large_rows:,} rows")
-
-    def verdict(met: bool, checked: bool = True) -> str:
-        return ("met" if met else "**missed**") if checked else "not checked (quick)"
-
+    for goal in goals:
+        say(goal.line())
+    outcome.missed += [line for line in missed(goals) if not (options.quick and line.startswith("goal 1 "))]
     how = f"median of {rounds}" if rounds > 1 else "1 round"
     outcome.markdown += [
-        f"`preview --mapping microsoft-sample` against a plain `csv.DictReader` + `json.dumps` loop "
-        f"(`benchmarks/baseline.py`), wall time of the whole command ({how}, after one warm-up run):",
+        f"`preview --mapping microsoft-sample` against the plain streaming `csv.DictReader` + `json.dumps` loop "
+        f"(`benchmarks/baseline.py`), wall time of the whole command ({how}, alternating, after one warm-up run):",
         "",
-        "| Run | Rows | Wall time | Rows/s | Peak RSS | Target |",
-        "|---|---:|---:|---:|---:|---|",
+        "| Run | Rows | Wall time | Rows/s | Peak RSS |",
+        "|---|---:|---:|---:|---:|",
     ]
     for name in ("preview", "baseline"):
         outcome.markdown.append(
             f"| {name} | {compare_rows:,} | {median[name]:.2f} s | {compare_rows / median[name]:,.0f} | "
-            f"{peak[name]:,.0f} MB | |"
+            f"{peak[name]:,.0f} MB |"
         )
-    outcome.markdown += [
-        f"| preview / baseline | | {ratio:.2f} | | | <= {MAX_RATIO:.2f}: {verdict(ratio_met, ratio_checked)} |",
-        f"| preview | {large_rows:,} | {big.seconds:.2f} s | {large_rows / big.seconds:,.0f} | "
-        f"{big.peak_mb:,.0f} MB | < {MAX_PEAK_MB} MB: {verdict(peak_met)} |",
-    ]
+    for rows, measured in sized.items():
+        outcome.markdown.append(
+            f"| preview | {rows:,} | {measured.seconds:.2f} s | {rows / measured.seconds:,.0f} | "
+            f"{measured.peak_mb:,.0f} MB |"
+        )
+    outcome.markdown += ["", *MARKDOWN_HEAD, *(goal.markdown() for goal in goals)]
     return outcome

@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks.baseline import ENTERPRISE
 from benchmarks.baseline import run as run_baseline
+from benchmarks.baseline_inmemory import run as run_inmemory
 from benchmarks.generate import COLUMNS, write_workers_csv
 from provisioning.doors.cli.main import main as provisioning_main
 
@@ -61,12 +62,7 @@ def test_generation_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     assert write_workers_csv(tmp_path / "c.csv", 30, seed=4).read_bytes() != first
 
 
-def test_baseline_writes_the_same_requests_as_preview(workers_csv: Path, tmp_path: Path) -> None:
-    preview_out, baseline_out = tmp_path / "preview", tmp_path / "baseline"
-    argv = ["preview", str(workers_csv), "--mapping", "microsoft-sample", "--out", str(preview_out)]
-    assert provisioning_main(argv) == 0
-    assert run_baseline(str(workers_csv), str(baseline_out)) == 0
-
+def _check_baseline(preview_out: Path, baseline_out: Path, *, managers_first: bool) -> None:
     preview, baseline = _requests(preview_out), _requests(baseline_out)
     assert len(preview) == len(baseline) == -(-ROWS // 50)
     assert [p.name for p in sorted(baseline_out.glob("bulk-*.json"))] == [
@@ -75,23 +71,34 @@ def test_baseline_writes_the_same_requests_as_preview(workers_csv: Path, tmp_pat
     for theirs, ours in zip(preview, baseline, strict=True):
         assert ours["schemas"] == theirs["schemas"]
         assert ours["failOnErrors"] is None
-        assert len(ours["Operations"]) <= 50
-        assert [op["data"]["externalId"] for op in ours["Operations"]] == [
-            op["data"]["externalId"] for op in theirs["Operations"]
-        ]
-        assert [op["data"] for op in ours["Operations"]] == [op["data"] for op in theirs["Operations"]]
+        assert len(ours["Operations"]) == len(theirs["Operations"])
         assert all(op["method"] == "POST" and op["path"] == "/Users" for op in ours["Operations"])
+    sent = [op["data"] for request in baseline for op in request["Operations"]]
+    expected = [op["data"] for request in preview for op in request["Operations"]]
+    if managers_first:
+        assert sent == expected
+    else:  # the streaming loop keeps the file's order: the same users, not the same order
+        assert sorted(sent, key=lambda user: user["externalId"]) == sorted(expected, key=lambda u: u["externalId"])
 
     bulk_ids = [op["bulkId"] for request in baseline for op in request["Operations"]]
     assert len(set(bulk_ids)) == ROWS
     assert all(str(uuid.UUID(b)) == b for b in bulk_ids)
-    # Managers (every 10th worker) come first.
-    sent = [op["data"] for request in baseline for op in request["Operations"]]
     managers = -(-ROWS // 10)
-    assert all("manager" not in user[ENTERPRISE] for user in sent[:managers])
-    assert all("manager" in user[ENTERPRISE] for user in sent[managers:])
+    if managers_first:  # managers (every 10th worker) come first
+        assert all("manager" not in user[ENTERPRISE] for user in sent[:managers])
+        assert all("manager" in user[ENTERPRISE] for user in sent[managers:])
 
     assert (baseline_out / "rejects.csv").read_text("utf-8").splitlines() == ["line,externalId,field,value,reason"]
     summary = json.loads((baseline_out / "summary.json").read_text("utf-8"))
     assert summary["rows"] == summary["operations"] == ROWS
     assert summary["requests"] == len(baseline)
+
+
+def test_baselines_write_the_same_requests_as_preview(workers_csv: Path, tmp_path: Path) -> None:
+    preview_out = tmp_path / "preview"
+    argv = ["preview", str(workers_csv), "--mapping", "microsoft-sample", "--out", str(preview_out)]
+    assert provisioning_main(argv) == 0
+    assert run_baseline(str(workers_csv), str(tmp_path / "baseline")) == 0
+    _check_baseline(preview_out, tmp_path / "baseline", managers_first=False)
+    assert run_inmemory(str(workers_csv), str(tmp_path / "inmemory")) == 0
+    _check_baseline(preview_out, tmp_path / "inmemory", managers_first=True)

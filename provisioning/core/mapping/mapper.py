@@ -28,6 +28,10 @@ from provisioning.core.read.records import Getter, RecordSource
 
 OMIT: Any = object()
 """What a compiled rule returns when the attribute is left out of the user."""
+_MISSING: Any = object()
+_NO_EXTERNAL_ID = "externalId is empty: every record needs the worker's id"
+_MEMO_SIZE = 16384
+"""Distinct source values whose transformed result a rule keeps."""
 
 ValueOf = Callable[[Any], Any]
 MappedUser = tuple[dict[str, Any], str, str | None]
@@ -94,14 +98,21 @@ class UserMapper:
             for extension in rules.extensions
         ]
 
+        self.map: Callable[[Any], MappedUser] = _generated(self)
+        """The same function as ``mapped``, generated as one flat function: plain columns read inline."""
+
     def external_id(self, record: Any) -> Any:
         """The record's externalId (or ``OMIT``), for reports about records that failed elsewhere."""
         return self._external_id(record)
 
     def __call__(self, record: Any) -> MappedUser:
+        return self.map(record)
+
+    def mapped(self, record: Any) -> MappedUser:
+        """The reference mapping, rule by rule (``map`` does the same in one generated function)."""
         external_id = self._external_id(record)
         if external_id is OMIT:
-            raise RowError("externalId is empty: every record needs the worker's id", field="externalId")
+            raise RowError(_NO_EXTERNAL_ID, field="externalId")
         user: dict[str, Any] = {"schemas": None, "externalId": external_id}
         if self._user_name is not None:
             user_name = self._user_name(record)
@@ -148,6 +159,130 @@ class UserMapper:
         return user, external_id, manager_id
 
 
+# ---- one generated function for the whole profile ------------------------------------------------
+
+
+class _Source:
+    """Python source of the generated mapping function, with the values it refers to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"OMIT": OMIT, "RowError": RowError}
+        self.trimmed: set[int] = set()
+
+    def name(self, value: Any) -> str:
+        name = f"_v{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def emit(self, depth: int, line: str) -> None:
+        self.lines.append("    " * depth + line)
+
+    def value(self, depth: int, target: str, value_of: ValueOf) -> bool:
+        """``target = <the rule's value>``; True when an empty value is tested by truth (no OMIT check)."""
+        column = getattr(value_of, "column", None)
+        if column is not None:
+            index, empty, trim = column
+            read = f"record[{index}]"
+            if trim:  # each column trimmed once, however many attributes it feeds
+                read = f"c{index}"
+                if index not in self.trimmed:
+                    self.trimmed.add(index)
+                    self.emit(depth, f"{read} = record[{index}].strip()")
+            if empty is OMIT:
+                self.emit(depth, f"{target} = {read}")
+                return True
+            self.emit(depth, f"{target} = {read} or {self.name(empty)}")
+            return False
+        if hasattr(value_of, "constant"):
+            self.emit(depth, f"{target} = {self.name(value_of.constant)}")
+            return False
+        self.emit(depth, f"{target} = {self.name(value_of)}(record)")
+        return False
+
+    def present(self, by_truth: bool, target: str) -> str:
+        return target if by_truth else f"{target} is not OMIT"
+
+    def group(self, depth: int, target: str, compiled: list[tuple[str, ValueOf]]) -> None:
+        self.emit(depth, f"{target} = {{}}")
+        for key, value_of in compiled:
+            by_truth = self.value(depth, "value", value_of)
+            self.emit(depth, f"if {self.present(by_truth, 'value')}:")
+            self.emit(depth + 1, f"{target}[{key!r}] = value")
+
+
+def _generated(mapper: UserMapper) -> Callable[[Any], MappedUser]:
+    """``mapper.mapped`` as one function: the same rules in the same order, without a call per rule."""
+    src = _Source()
+    emit = src.emit
+    emit(0, "def mapped(record):")
+    by_truth = src.value(1, "external_id", mapper._external_id)
+    emit(1, f"if {'not external_id' if by_truth else 'external_id is OMIT'}:")
+    emit(2, f"raise RowError({_NO_EXTERNAL_ID!r}, field='externalId')")
+    emit(1, "user = {'schemas': None, 'externalId': external_id}")
+    if mapper._user_name is not None:
+        by_truth = src.value(1, "user_name", mapper._user_name)
+        upn, domain = src.name(user_principal_name), src.name(mapper._upn_domain)
+        emit(1, f"if {src.present(by_truth, 'user_name')}:")
+        emit(2, f"user['userName'] = {upn}(str(user_name), {domain})")
+        if mapper._user_name_required:
+            emit(1, "else:")
+            emit(2, "raise RowError('userName is empty: Entra needs it to create the user', field='userName')")
+    by_truth = src.value(1, "active", mapper._active)
+    emit(1, f"if {'not active' if by_truth else 'active is OMIT'}:")
+    emit(2, "raise RowError('active is empty and its rule has no default', field='active')")
+    if mapper.lifecycle is not None:
+        emit(1, f"active = {src.name(mapper.lifecycle.decide)}(record, str(external_id), bool(active))")
+    emit(1, "user['active'] = active")
+    for key, value_of in mapper._core:
+        by_truth = src.value(1, "value", value_of)
+        emit(1, f"if {src.present(by_truth, 'value')}:")
+        emit(2, f"user[{key!r}] = value")
+    if mapper._name:
+        src.group(1, "name", mapper._name)
+        emit(1, "if name:")
+        emit(2, "user['name'] = name")
+    for attribute, entries in mapper._multi:
+        emit(1, "values = []")
+        for entry_rules in entries:
+            emit(1, "entry = {}")
+            emit(1, "has_content = False")
+            for key, value_of, is_content in entry_rules:
+                by_truth = src.value(1, "value", value_of)
+                emit(1, f"if {src.present(by_truth, 'value')}:")
+                emit(2, f"entry[{key!r}] = value")
+                if is_content:
+                    emit(2, "has_content = True")
+            emit(1, "if has_content:")
+            emit(2, "values.append(entry)")
+        emit(1, "if values:")
+        emit(2, f"user[{attribute!r}] = values")
+    emit(1, f"schemas = [{CORE_SCHEMA!r}, {ENTERPRISE_SCHEMA!r}]")
+    if mapper._enterprise:
+        src.group(1, "enterprise", mapper._enterprise)
+    else:
+        emit(1, "enterprise = {}")
+    emit(1, "manager_id = None")
+    if mapper._manager is not None:
+        by_truth = src.value(1, "manager", mapper._manager)
+        emit(1, f"if {src.present(by_truth, 'manager')}:")
+        emit(2, "manager_id = manager")
+        emit(2, "enterprise['manager'] = {'value': manager}")
+    emit(1, "if enterprise:")
+    emit(2, f"user[{ENTERPRISE_SCHEMA!r}] = enterprise")
+    for namespace, attributes in mapper._extensions:
+        src.group(1, "extension", attributes)
+        emit(1, "if extension:")
+        emit(2, f"user[{namespace!r}] = extension")
+        emit(2, f"schemas.append({namespace!r})")
+    emit(1, "user['schemas'] = schemas")
+    emit(1, "return user, external_id, manager_id")
+    scope = dict(src.names)
+    exec(compile("\n".join(src.lines), "<mapping profile>", "exec"), scope)  # our own source, from the profile's rules
+    function: Callable[[Any], MappedUser] = scope["mapped"]
+    return function
+
+
 # ---- compiling one rule ------------------------------------------------------------------------------
 
 
@@ -162,7 +297,9 @@ class _RuleCompiler:
         empty = self._empty_result(rule, attribute, type_name, coerce)
         if rule.constant is not None:
             constant = _apply(rule.constant, transforms, coerce, attribute)
-            return lambda record: constant
+            constant_of: Any = lambda record: constant  # noqa: E731
+            constant_of.constant = constant
+            return constant_of
         if not transforms and coerce is to_string:
             column = self._column(rule)
             if column is not None:
@@ -171,12 +308,24 @@ class _RuleCompiler:
         if not transforms and coerce is to_string:
             return _plain_text(read, empty)
 
+        # Transforms and coercions are pure functions of the text: the results of the first values seen
+        # are kept (statuses, dates, codes repeat), errors never are.
+        memo: dict[Any, Any] = {}
+        missing = memo.get
+
         def value_of(record: Any) -> Any:
             raw = read(record)
             if raw == "":
                 return empty
+            value = missing(raw, _MISSING)
+            if value is not _MISSING:
+                return value
             value = _apply(raw, transforms, coerce, attribute)
-            return empty if value == "" else value
+            if value == "":
+                value = empty
+            if len(memo) < _MEMO_SIZE:
+                memo[raw] = value
+            return value
 
         return value_of
 
@@ -241,10 +390,10 @@ class _RuleCompiler:
 
 
 def _plain_column(index: int, empty: Any, *, trim: bool) -> ValueOf:
-    """The hot path: a CSV column copied as text; one call per attribute and record."""
-    if trim:
-        return lambda record: record[index].strip() or empty
-    return lambda record: record[index] or empty
+    """The hot path: a CSV column copied as text (inlined by ``_generated``, which reads the marks)."""
+    value_of: Any = (lambda record: record[index].strip() or empty) if trim else (lambda record: record[index] or empty)
+    value_of.column = (index, empty, trim)
+    return value_of
 
 
 def _plain_text(read: Getter, empty: Any) -> ValueOf:

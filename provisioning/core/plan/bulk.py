@@ -39,7 +39,7 @@ def operation_with_id(user: dict[str, object]) -> tuple[str, bytes]:
     """The operation and its bulkId, which doubles as the fingerprint of the user's content."""
     data = orjson.dumps(user)
     identifier = bulk_id(data)
-    return identifier, _OPERATION_HEAD + identifier.encode() + _OPERATION_MIDDLE + data + b"}"
+    return identifier, b"".join((_OPERATION_HEAD, identifier.encode(), _OPERATION_MIDDLE, data, b"}"))
 
 
 def request_body(operations: list[bytes]) -> bytes:

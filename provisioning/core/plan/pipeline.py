@@ -1,16 +1,17 @@
 """The pipeline every door calls: records -> SCIM users -> validated, de-duplicated, ordered requests.
 
-Pass one maps each record and appends its serialised operation to a spool file, keeping only a small
-index in memory (ids, managers, offsets). Pass two applies the duplicate policy, orders managers
-first and reads the operations back into requests of at most 50. Memory grows with the number of
-workers (about 150 bytes each), never with the width or size of the file.
+Pass one maps each record and appends its serialised operation to a spool file, and its index entry
+(id, manager, line, offset) to a temporary SQLite database. Pass two applies the duplicate policy,
+numbers the manager levels in SQL and reads the operations back into requests of at most 50, managers
+first. Nothing is kept in Python objects per worker, so memory does not grow with the number of
+workers (SQLite's page cache is bounded), nor with the width or size of the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -22,7 +23,7 @@ from provisioning.core.mapping.mapper import UserMapper
 from provisioning.core.mapping.profile import CORE_SCHEMA, ENTERPRISE_SCHEMA, Profile
 from provisioning.core.plan.bulk import MAX_OPERATIONS, BulkRequest, checked_batch_size, operation_with_id, request_body
 from provisioning.core.plan.identity import id_key
-from provisioning.core.plan.ordering import NO_MANAGER, manager_levels, send_order
+from provisioning.core.plan.ordering import manager_levels
 from provisioning.core.read.records import RecordSource
 
 PROGRESS_EVERY = 10_000
@@ -80,42 +81,38 @@ ProgressFn = Callable[[int], None]
 class Plan:
     """The result of pass one: the summary so far, and ``requests()`` to stream the bodies."""
 
-    def __init__(
-        self, summary: Summary, spool: _Spool, index: _Index, order: array[int], levels: array[int], batch_size: int
-    ) -> None:
+    def __init__(self, summary: Summary, spool: _Spool, index: _Index, batch_size: int) -> None:
         self.summary = summary
-        self._levels = levels
         self._spool = spool
         self._index = index
-        self._order = order
         self._batch_size = batch_size
 
     def requests(self) -> Iterator[BulkRequest]:
-        """The bulk requests in send order; the spool is removed when the iteration ends."""
-        index, spool, size = self._index, self._spool, self._batch_size
-        levels = self._levels
-        operations: list[bytes] = []
+        """The bulk requests in send order; the spool and the index are removed when the iteration ends."""
+        size = self._batch_size
+        batch: list[tuple[int, int]] = []
         ids: list[str] = []
-        first_level = 0
+        first_level = level = 0
         number = 0
         try:
-            for record in self._order:
-                if not operations:
-                    first_level = levels[record]
-                operations.append(spool.read(index.offsets[record], index.lengths[record]))
-                ids.append(index.external_id(record))
-                if len(operations) == size:
+            for level, offset, length, external_id in self._index.send_order():
+                if not batch:
+                    first_level = level
+                batch.append((offset, length))
+                ids.append(external_id)
+                if len(batch) == size:
                     number += 1
-                    yield BulkRequest(number, request_body(operations), ids, first_level, levels[record])
-                    operations, ids = [], []
-            if operations:
+                    yield BulkRequest(number, request_body(self._spool.read_all(batch)), ids, first_level, level)
+                    batch, ids = [], []
+            if batch:
                 number += 1
-                yield BulkRequest(number, request_body(operations), ids, first_level, levels[self._order[-1]])
+                yield BulkRequest(number, request_body(self._spool.read_all(batch)), ids, first_level, level)
         finally:
-            spool.close()
+            self.close()
 
     def close(self) -> None:
         self._spool.close()
+        self._index.close()
 
 
 def plan_run(
@@ -142,9 +139,10 @@ def plan_run(
     mapper = UserMapper(profile, source, now=now)
     summary = Summary(source=source.name, profile=profile.name)
     spool = _Spool(spool_dir)
-    index = _Index()
+    index = _Index(spool_dir)
     present: set[str] = set()  # id keys of rows not mapped (rejected, held back): they did not vanish
     deferred = 0
+    map_record = mapper.map
     try:
         for line, record in source.records():
             summary.rows += 1
@@ -153,7 +151,7 @@ def plan_run(
             try:
                 if isinstance(record, RowError):
                     raise record
-                user, external_id, manager_id = mapper(record)
+                user, external_id, manager_id = map_record(record)
             except RowError as error:
                 summary.rejected += 1
                 external = _external_id_of(mapper, record)
@@ -167,10 +165,10 @@ def plan_run(
             fingerprint, body = operation_with_id(user)
             if changed is None or changed(external_id, fingerprint, user["active"]):
                 offset, length = spool.append(body)
+                index.add(external_id, manager_id, line, offset, length)
             else:
-                offset, length = -1, 0
-                index.unchanged.add(len(index.lines))
-            index.add(external_id, manager_id, line, offset, length)
+                index.add(external_id, manager_id, line, -1, 0, unchanged=True)
+        index.keyed()
         vanished = _vanished(index, present, known_active) if _disables_missing(profile, known_active) else []
         for external_id in vanished:
             # An update needs no userName: externalId finds the user, and only active changes.
@@ -178,12 +176,13 @@ def plan_run(
                                                    "externalId": external_id, "active": False})  # fmt: skip
             if changed is None or changed(external_id, fingerprint, False):
                 offset, length = spool.append(body)
+                index.add(external_id, None, 0, offset, length)
             else:
-                offset, length = -1, 0
-                index.unchanged.add(len(index.lines))
-            index.add(external_id, None, 0, offset, length)
+                index.add(external_id, None, 0, -1, 0, unchanged=True)
+        index.keyed()
     except BaseException:
         spool.close()
+        index.close()
         raise
     if mapper.lifecycle is not None:
         policy = mapper.lifecycle
@@ -198,22 +197,22 @@ def plan_run(
     if progress is not None:
         progress(summary.rows)
     summary.blank_lines = getattr(source, "blank_lines", 0)
-    keep = _apply_duplicate_policy(index, profile.duplicates, summary, on_reject)
-    for record in index.unchanged:
-        if keep[record]:
-            keep[record] = 0
-            summary.unchanged += 1
-    manager_of, counts = index.managers(keep)
-    managers: dict[str, Any] = dict(counts)
-    levels, cycles = manager_levels(manager_of)
-    order = send_order(levels, keep)
-    managers["levels"] = (max(levels[i] for i in order) + 1) if len(order) else 0
-    managers["cycles"] = len(cycles)
-    managers["cyclesListed"] = [[index.external_id(r) for r in c] for c in cycles[:_LISTED_CYCLES]]
+    try:
+        dropped = _apply_duplicate_policy(index, profile.duplicates, summary, on_reject)
+        summary.unchanged, counts = index.resolve(dropped, profile.duplicates)
+        managers: dict[str, Any] = dict(counts)
+        cycles = index.number_levels()
+        managers["levels"] = index.levels()
+        managers["cycles"] = len(cycles)
+        managers["cyclesListed"] = [[index.external_id(r) for r in c] for c in cycles[:_LISTED_CYCLES]]
+    except BaseException:
+        spool.close()
+        index.close()
+        raise
     summary.managers = managers
-    summary.operations = len(order)
-    summary.requests = -(-len(order) // batch_size)
-    return Plan(summary, spool, index, order, levels, batch_size)
+    summary.operations = index.count - summary.unchanged - len(dropped)
+    summary.requests = -(-summary.operations // batch_size)
+    return Plan(summary, spool, index, batch_size)
 
 
 def _disables_missing(profile: Profile, known_active: Iterable[str] | None) -> bool:
@@ -225,8 +224,7 @@ def _vanished(index: _Index, present: set[str], known_active: Iterable[str] | No
     vanished = []
     for external_id in known_active or ():
         key = id_key(external_id)
-        node = index.node_of.get(key)
-        if (node is None or index.node_record[node] == -1) and key not in present:
+        if key not in present and not index.has_record(key):
             vanished.append(external_id)
     return vanished
 
@@ -244,14 +242,17 @@ def _external_id_of(mapper: UserMapper, record: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _apply_duplicate_policy(index: _Index, policy: str, summary: Summary, on_reject: RejectSink) -> bytearray:
-    keep = bytearray(b"\x01") * len(index.lines)
+def _apply_duplicate_policy(index: _Index, policy: str, summary: Summary, on_reject: RejectSink) -> list[int]:
+    """Rejects the rows of duplicated ids as the policy says; returns the records it drops."""
+    dropped: list[int] = []
     dropped_lines: list[int] = []
-    for node, records in index.duplicates.items():
-        external_id = index.node_ids[node]
-        lines = [index.lines[r] for r in records]
-        listed = ", ".join(map(str, lines))
-        spellings = list(dict.fromkeys(index.external_id(r) for r in records))
+    ids = rows = 0
+    for records in index.duplicates():
+        ids += 1
+        rows += len(records)
+        external_id = records[0][2]
+        listed = ", ".join(str(line) for _, line, _ in records)
+        spellings = list(dict.fromkeys(written for _, _, written in records))
         if len(spellings) > 1:  # look-alikes: say how each was written
             listed += " (written " + ", ".join(repr(s) for s in spellings) + ", which Entra would take for one id)"
         if policy == "reject":
@@ -260,101 +261,194 @@ def _apply_duplicate_policy(index: _Index, policy: str, summary: Summary, on_rej
                 f"externalId {external_id!r} appears on lines {listed}: all of them are rejected, "
                 "since sending them would let different people overwrite each other"
             )
-            index.node_record[node] = -1
         else:
             kept = records[0] if policy == "first" else records[-1]
             reason = (
-                f"externalId {external_id!r} appears on lines {listed}: the profile keeps the "
-                f"{policy} (line {index.lines[kept]})"
+                f"externalId {external_id!r} appears on lines {listed}: the profile keeps the {policy} (line {kept[1]})"
             )
-            index.node_record[node] = kept
         for record in records:
-            if record == kept:
+            if record is kept:
                 continue
-            keep[record] = 0
+            record_number, line, written = record
+            dropped.append(record_number)
             summary.rejected += 1
-            dropped_lines.append(index.lines[record])
-            written = index.external_id(record)
-            on_reject(Reject(index.lines[record], written, "externalId", written, reason))
+            dropped_lines.append(line)
+            on_reject(Reject(line, written, "externalId", written, reason))
     summary.duplicates = {
         "policy": policy,
-        "externalIds": len(index.duplicates),
-        "rows": sum(len(r) for r in index.duplicates.values()),
+        "externalIds": ids,
+        "rows": rows,
         "notSent": len(dropped_lines),
         "lines": sorted(dropped_lines)[:1000],
     }
-    return keep
+    return dropped
 
 
 class _Index:
-    """What pass two needs of each record, in compact arrays; ids are interned once as graph nodes."""
+    """What pass two needs of each record, in a temporary SQLite database rather than in Python objects.
 
-    def __init__(self) -> None:
-        self.node_of: dict[str, int] = {}
-        self.node_ids: list[str] = []
-        self.node_record = array("i")
-        self.record_node = array("i")
-        self.record_manager = array("i")
-        self.lines = array("I")
-        self.offsets = array("q")
-        self.lengths = array("I")
-        self.duplicates: dict[int, list[int]] = {}
-        self.unchanged: set[int] = set()
-        self.spellings: dict[int, str] = {}
-        """A record whose id is written otherwise than its node's first spelling (``ABC`` for ``abc``)."""
+    One row a record: its id's comparison key (and the id as written, when it differs), its manager's
+    key, its line, where its operation is spooled, whether it is unchanged; then, in pass two, whether
+    it is sent, its manager as a record and its manager level. Memory stays that of SQLite's page cache
+    and of one buffer of rows, whatever the number of workers: the database lives on disk (in the
+    temporary directory), and is removed when the index is closed.
+    """
 
-    def _node(self, external_id: str) -> int:
+    _BUFFER = 5_000
+    _CACHE_KIB = 4 * 1024
+
+    def __init__(self, directory: str | None = None) -> None:
+        import sqlite3  # here, not at the top: a cold start that plans nothing does not pay for it
+
+        self._path = ""
+        if directory is not None:
+            handle, self._path = tempfile.mkstemp(dir=directory, prefix="scim-index-", suffix=".sqlite")
+            os.close(handle)
+        db = self.db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE", f"cache_size=-{self._CACHE_KIB}"):
+            db.execute(f"PRAGMA {pragma}")
+        db.execute(
+            "CREATE TABLE rec (rec INTEGER PRIMARY KEY, key TEXT NOT NULL, written TEXT, mkey TEXT,"
+            " line INTEGER, off INTEGER, len INTEGER, unchanged INTEGER, keep INTEGER, mrec INTEGER, level INTEGER)"
+        )
+        db.execute("BEGIN")
+        self.count = 0
+        self._rows: list[tuple[Any, ...]] = []
+        self._keyed = False
+        self._last_manager: tuple[str | None, str | None] = (None, None)
+
+    def add(self, external_id: str, manager_id: str | None, line: int, offset: int, length: int,
+            unchanged: bool = False) -> None:  # fmt: skip
         key = id_key(external_id)
-        node = self.node_of.get(key)
-        if node is None:
-            node = self.node_of[key] = len(self.node_ids)
-            self.node_ids.append(external_id)
-            self.node_record.append(-1)
-        return node
-
-    def add(self, external_id: str, manager_id: str | None, line: int, offset: int, length: int) -> None:
-        record = len(self.lines)
-        node = self._node(external_id)
-        if self.node_ids[node] != external_id:
-            self.spellings[record] = external_id
-        first = self.node_record[node]
-        if first == -1:
-            self.node_record[node] = record
+        if manager_id is None:
+            manager_key = None
+        elif manager_id == self._last_manager[0]:  # reports usually come together: one key for their manager
+            manager_key = self._last_manager[1]
         else:
-            self.duplicates.setdefault(node, [first]).append(record)
-        self.record_node.append(node)
-        self.record_manager.append(self._node(manager_id) if manager_id is not None else NO_MANAGER)
-        self.lines.append(line)
-        self.offsets.append(offset)
-        self.lengths.append(length)
+            manager_key = id_key(manager_id)
+            self._last_manager = (manager_id, manager_key)
+        self._rows.append((self.count, key, None if key is external_id else external_id, manager_key, line, offset,
+                           length, 1 if unchanged else None))  # fmt: skip
+        self.count += 1
+        if len(self._rows) >= self._BUFFER:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self.db.executemany("INSERT INTO rec (rec, key, written, mkey, line, off, len, unchanged, keep)"
+                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)", self._rows)  # fmt: skip
+            self._rows = []
+
+    def keyed(self) -> None:
+        """The end of pass one's reading: index the records by id (for look-ups and duplicates)."""
+        self._flush()
+        if not self._keyed:
+            self.db.execute("CREATE INDEX rec_key ON rec (key)")
+            self._keyed = True
+
+    def has_record(self, key: str) -> bool:
+        self.keyed()
+        return self.db.execute("SELECT 1 FROM rec WHERE key = ? LIMIT 1", (key,)).fetchone() is not None
+
+    def duplicates(self) -> Iterator[list[tuple[int, int, str]]]:
+        """Each id held by more than one record: its records as ``(record, line, id as written)``, in order."""
+        self.keyed()
+        # In the order their second record came, as they were found while reading.
+        keys = self.db.execute(
+            "SELECT key, (SELECT rec FROM rec e WHERE e.key = d.key ORDER BY rec LIMIT 1 OFFSET 1) AS second"
+            " FROM (SELECT key FROM rec GROUP BY key HAVING count(*) > 1) d ORDER BY second"
+        )
+        lookup = self.db.cursor()
+        for key, _ in keys:
+            yield lookup.execute("SELECT rec, line, coalesce(written, key) FROM rec WHERE key = ? ORDER BY rec",
+                                 (key,)).fetchall()  # fmt: skip
 
     def external_id(self, record: int) -> str:
         """The record's id as it was written (and is sent)."""
-        return self.spellings.get(record) or self.node_ids[self.record_node[record]]
+        row = self.db.execute("SELECT coalesce(written, key) FROM rec WHERE rec = ?", (record,)).fetchone()
+        return str(row[0])
 
-    def managers(self, keep: bytearray) -> tuple[array[int], dict[str, int]]:
-        """Each record's manager as a record index, and counts of how references resolved."""
-        manager_of = array("i", [NO_MANAGER]) * len(self.lines)
-        in_run = outside = self_managed = 0
-        for record, manager_node in enumerate(self.record_manager):
-            if manager_node == NO_MANAGER or not keep[record]:
-                continue
-            manager = self.node_record[manager_node]
-            if manager == -1:
-                outside += 1
-            elif manager_node == self.record_node[record]:
-                self_managed += 1
-            else:
-                manager_of[record] = manager
-                in_run += 1
-        return manager_of, {"inRun": in_run, "outsideRun": outside, "selfManaged": self_managed}
+    def resolve(self, dropped: Iterable[int], policy: str) -> tuple[int, dict[str, int]]:
+        """Mark what is sent and link each sent record to its manager's record; the unchanged left out.
+
+        ``dropped``: the records the duplicate policy drops. Returns the number of unchanged records
+        that would have been sent, and counts of how manager references resolved.
+        """
+        db = self.db
+        self.keyed()
+        db.executemany("UPDATE rec SET keep = 0 WHERE rec = ?", ((r,) for r in dropped))
+        unchanged = db.execute("UPDATE rec SET keep = 0 WHERE unchanged = 1 AND keep = 1").rowcount
+        # The record an id stands for: the first (or the one the policy keeps); none when all are rejected.
+        pick = "max(rec)" if policy == "last" else "min(rec)"
+        db.execute("CREATE TEMP TABLE node (key TEXT PRIMARY KEY, rec INTEGER) WITHOUT ROWID")
+        db.execute(f"INSERT INTO node SELECT key, {pick} FROM rec GROUP BY key")  # pick is one of two constants
+        if policy == "reject":
+            db.execute("UPDATE node SET rec = -1 WHERE key IN (SELECT key FROM rec GROUP BY key HAVING count(*) > 1)")
+        db.execute(
+            "UPDATE rec SET mrec = (SELECT node.rec FROM node WHERE node.key = rec.mkey)"
+            " WHERE keep = 1 AND mkey IS NOT NULL"
+        )
+        outside, self_managed, in_run = db.execute(
+            "SELECT count(CASE WHEN mrec IS NULL OR mrec = -1 THEN 1 END),"
+            " count(CASE WHEN mrec >= 0 AND mkey = key THEN 1 END),"
+            " count(CASE WHEN mrec >= 0 AND mkey != key THEN 1 END)"
+            " FROM rec WHERE keep = 1 AND mkey IS NOT NULL"
+        ).fetchone()
+        db.execute("UPDATE rec SET mrec = NULL WHERE mrec = -1 OR (mrec IS NOT NULL AND mkey = key)")
+        return unchanged, {"inRun": in_run, "outsideRun": outside, "selfManaged": self_managed}
+
+    def number_levels(self) -> list[list[int]]:
+        """Each record's manager level (see ``ordering``), level by level; returns the cycles broken."""
+        db = self.db
+        db.execute("CREATE INDEX rec_mrec ON rec (mrec)")
+        db.execute("CREATE TEMP TABLE frontier (rec INTEGER PRIMARY KEY)")
+        db.execute("CREATE TEMP TABLE next (rec INTEGER PRIMARY KEY)")
+        db.execute("UPDATE rec SET level = 0 WHERE mrec IS NULL")
+        db.execute("INSERT INTO frontier SELECT rec FROM rec WHERE mrec IS NULL")
+        level = 0
+        while True:
+            db.execute("DELETE FROM next")
+            found = db.execute(
+                "INSERT INTO next SELECT r.rec FROM frontier f JOIN rec r ON r.mrec = f.rec WHERE r.level IS NULL"
+            ).rowcount
+            if not found:
+                break
+            level += 1
+            db.execute("UPDATE rec SET level = ? WHERE rec IN (SELECT rec FROM next)", (level,))
+            db.execute("DELETE FROM frontier")
+            db.execute("INSERT INTO frontier SELECT rec FROM next")
+        # What is left is in a cycle or reports into one: rare, and numbered in memory as ``ordering`` does.
+        left = db.execute("SELECT rec, mrec FROM rec WHERE level IS NULL ORDER BY rec").fetchall()
+        if not left:
+            return []
+        position = {record: i for i, (record, _) in enumerate(left)}
+        levels, cycles = manager_levels([position[manager] for _, manager in left])
+        db.executemany("UPDATE rec SET level = ? WHERE rec = ?", ((levels[i], r) for i, (r, _) in enumerate(left)))
+        return [[left[i][0] for i in cycle] for cycle in cycles]
+
+    def levels(self) -> int:
+        """The number of manager levels among the records sent."""
+        row = self.db.execute("SELECT max(level) FROM rec WHERE keep = 1").fetchone()
+        return 0 if row[0] is None else int(row[0]) + 1
+
+    def send_order(self) -> Iterator[tuple[int, int, int, str]]:
+        """The records sent, managers first (by level, in source order within one): level, offset, length, id."""
+        return self.db.execute(
+            "SELECT level, off, len, coalesce(written, key) FROM rec WHERE keep = 1 ORDER BY level, rec"
+        )
+
+    def close(self) -> None:
+        self.db.close()
+        if self._path:
+            with contextlib.suppress(OSError):
+                os.unlink(self._path)
 
 
 class _Spool:
     """Serialised operations parked on disk between the passes."""
 
     def __init__(self, directory: str | None) -> None:
-        self._file = tempfile.TemporaryFile(dir=directory, prefix="scim-spool-")  # noqa: SIM115
+        self._file = tempfile.TemporaryFile(dir=directory, prefix="scim-spool-", buffering=1 << 20)  # noqa: SIM115
         self._size = 0
         self._flushed = False
 
@@ -365,10 +459,33 @@ class _Spool:
         return offset, len(data)
 
     def read(self, offset: int, length: int) -> bytes:
+        return self.read_all([(offset, length)])[0]
+
+    def read_all(self, spans: list[tuple[int, int]]) -> list[bytes]:
+        """The operations at ``(offset, length)``; neighbours on disk (most of them) in one read."""
         if not self._flushed:
             self._file.flush()
             self._flushed = True
-        return os.pread(self._file.fileno(), length, offset)
+        fileno = self._file.fileno()
+        found: list[bytes] = []
+        i, count = 0, len(spans)
+        while i < count:
+            start, length = spans[i]
+            end = start + length
+            j = i + 1
+            while j < count and spans[j][0] == end:
+                end += spans[j][1]
+                j += 1
+            if j == i + 1:
+                found.append(os.pread(fileno, length, start))
+            else:
+                block = memoryview(os.pread(fileno, end - start, start))
+                position = 0
+                for _, piece in spans[i:j]:
+                    found.append(bytes(block[position : position + piece]))
+                    position += piece
+            i = j
+        return found
 
     def close(self) -> None:
         self._file.close()
