@@ -40,6 +40,7 @@ from emulators.entra_server import Request, Response
 from emulators.hrms_data import Employment, Person, iso
 from emulators.hrms_http import (
     HrmsError,
+    chosen_quirk,
     client_of,
     form,
     int_param,
@@ -63,14 +64,7 @@ SHORT_ONLY, LONG_ONLY, BOTH = 0, 1, 2
 
 
 def quirk(emu: HrmsEmulator, name: str) -> Any:
-    unknown = set(emu.quirks) - set(QUIRKS)
-    if unknown:
-        raise ValueError(f"adp has no quirk {', '.join(sorted(unknown))} (known: {', '.join(QUIRKS)})")
-    default, *others = QUIRKS[name]
-    value = emu.quirks.get(name, default)
-    if value != default and value not in others:
-        raise ValueError(f"adp quirk {name}: {value!r} is not one of {[default, *others]!r}")
-    return value
+    return chosen_quirk("adp", QUIRKS, emu.quirks, name)
 
 
 def adp_oid(person: Person) -> str:

@@ -51,6 +51,7 @@ from emulators.hrms_data import Person
 from emulators.hrms_http import (
     HrmsError,
     basic_credentials,
+    chosen_quirk,
     json_response,
     not_found,
     require_method,
@@ -97,14 +98,7 @@ NOT_EMULATED = ("csv", "pdf", "xls", "application/pdf", "text/csv", "application
 
 
 def quirk(emu: HrmsEmulator, name: str) -> Any:
-    unknown = set(emu.quirks) - set(QUIRKS)
-    if unknown:
-        raise ValueError(f"bamboohr has no quirk {', '.join(sorted(unknown))} (known: {', '.join(QUIRKS)})")
-    default, *others = QUIRKS[name]
-    value = emu.quirks.get(name, default)
-    if value != default and value not in others:
-        raise ValueError(f"bamboohr quirk {name}: {value!r} is not one of {[default, *others]!r}")
-    return value
+    return chosen_quirk("bamboohr", QUIRKS, emu.quirks, name)
 
 
 def no_hire_date(person: Person) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -87,3 +88,16 @@ def require_method(request: Request, expected: str) -> None:
 
 def basic_ok(request: Request, user: str, password: str) -> bool:
     return basic_credentials(request) == (user, password)
+
+
+def chosen_quirk(vendor: str, known: Mapping[str, Sequence[Any]], chosen: Mapping[str, Any], name: str) -> Any:
+    """The value a test chose for one of ``vendor``'s unconfirmed behaviours (``known``: name -> default first,
+    then the other values allowed), or its default; a name or a value the vendor does not have is refused."""
+    unknown = set(chosen) - set(known)
+    if unknown:
+        raise ValueError(f"{vendor} has no quirk {', '.join(sorted(unknown))} (known: {', '.join(known)})")
+    default, *others = known[name]
+    value = chosen.get(name, default)
+    if value != default and value not in others:
+        raise ValueError(f"{vendor} quirk {name}: {value!r} is not one of {[default, *others]!r}")
+    return value

@@ -76,6 +76,7 @@ from emulators.hrms_data import Employment, Person, ascii_fold, odata_date
 from emulators.hrms_http import (
     HrmsError,
     basic_credentials,
+    chosen_quirk,
     form,
     int_param,
     json_response,
@@ -111,14 +112,7 @@ DELTA_ENTITIES = ("", "personalInfoNav", "emailNav", "phoneNav", "employmentNav"
 
 
 def quirk(emu: HrmsEmulator, name: str) -> Any:
-    unknown = set(emu.quirks) - set(QUIRKS)
-    if unknown:
-        raise ValueError(f"successfactors has no quirk {', '.join(sorted(unknown))} (known: {', '.join(QUIRKS)})")
-    default, *others = QUIRKS[name]
-    value = emu.quirks.get(name, default)
-    if value != default and value not in others:
-        raise ValueError(f"successfactors quirk {name}: {value!r} is not one of {[default, *others]!r}")
-    return value
+    return chosen_quirk("successfactors", QUIRKS, emu.quirks, name)
 
 
 # ---- the registered client's key pair ----------------------------------------------------------------------

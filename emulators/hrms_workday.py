@@ -57,6 +57,7 @@ from emulators.hrms_data import Person, iso
 from emulators.hrms_http import (
     HrmsError,
     basic_ok,
+    chosen_quirk,
     client_of,
     form,
     int_param,
@@ -99,14 +100,7 @@ class WorkdayOptions:
 
 
 def quirk(emu: HrmsEmulator, name: str) -> Any:
-    unknown = set(emu.quirks) - set(QUIRKS)
-    if unknown:
-        raise ValueError(f"workday has no quirk {', '.join(sorted(unknown))} (known: {', '.join(QUIRKS)})")
-    default, *others = QUIRKS[name]
-    value = emu.quirks.get(name, default)
-    if value != default and value not in others:
-        raise ValueError(f"workday quirk {name}: {value!r} is not one of {[default, *others]!r}")
-    return value
+    return chosen_quirk("workday", QUIRKS, emu.quirks, name)
 
 
 def options(emu: HrmsEmulator) -> WorkdayOptions:

@@ -8,13 +8,13 @@ wrong setting is an error that names it.
 from __future__ import annotations
 
 import os
-import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provisioning.core.errors import ProvisioningError
+from provisioning.core.mapping.upn import normal_domain
 
 AuthMode = Literal["auto", "managed-identity", "certificate", "secret", "cli", "default"]
 
@@ -146,10 +146,7 @@ class Settings(BaseSettings):
     @field_validator("hr_upn_domain")
     @classmethod
     def _domain(cls, value: str | None) -> str | None:
-        value = (value or "").strip().lstrip("@").lower()
-        if value and not re.fullmatch(r"([a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}", value):
-            raise ValueError(f"{value!r} is not a domain name, e.g. contoso.com")
-        return value or None
+        return normal_domain(value)
 
     @field_validator("entra_rate_limit", "entra_log_rate_limit")
     @classmethod

@@ -4,11 +4,8 @@ check of every request against the OpenAPI document, axe-core, screenshots and k
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -18,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.serve_support import serve_process
 from tests.support import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,7 +35,6 @@ OPENAPI = ROOT / "provisioning" / "doors" / "http" / "openapi.json"
 SCREENSHOTS = ROOT / "out" / "screenshots"
 PAGE_FILES = {"/", "/ui/app.js", "/ui/app.css"}
 """What the page may load that is not the API: itself and its two files, from its own origin."""
-_LISTENING = re.compile(r"http://127\.0\.0\.1:(\d+)/")
 
 
 # ---- the server ---------------------------------------------------------------------------------------
@@ -71,52 +68,9 @@ class Server:
 
 @contextmanager
 def serving(folder: Path, **settings: str) -> Iterator[Server]:
-    """A server whose output is drained all along (a full pipe would stall it) and kept for failures."""
-    env = {
-        **os.environ,
-        "RUNS_DIR": str(folder / "runs"),
-        "STATE_DIR": str(folder / "state"),
-        "CONFIG_DIR": str(folder / "config"),
-        "CONNECTORS_ALLOW_LOOPBACK_HTTP": "true",
-        **settings,
-    }
-    for name in ("HR_STORAGE", "HR_STORAGE__blobServiceUri", "HR_STORAGE__queueServiceUri", "ENTRA_BULK_UPLOAD_URL"):
-        if name not in settings:
-            env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "provisioning", "serve", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    found = threading.Event()
-    port: list[str] = []
-
-    def drain() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            match = _LISTENING.search(line)
-            if match and not port:
-                port.append(match[1])
-                found.set()
-        found.set()
-
-    threading.Thread(target=drain, name="serve-output", daemon=True).start()
-    try:
-        if not found.wait(30) or not port:
-            raise AssertionError("serve did not say where it listens:\n" + "".join(output))
-        yield Server(f"http://127.0.0.1:{port[0]}", process, output)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    """A server (``tests.serve_support``) that may reach the HR emulators on loopback."""
+    with serve_process(folder, CONNECTORS_ALLOW_LOOPBACK_HTTP="true", **settings) as (base, process, output):
+        yield Server(base, process, output)
 
 
 # ---- what the page asks for -----------------------------------------------------------------------------

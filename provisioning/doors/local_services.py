@@ -36,9 +36,6 @@ if TYPE_CHECKING:
     from emulators.entra import EntraEmulator
 
 log = logging.getLogger("provisioning.serve")
-EMBEDDED_FIRST_POLL = 0.2
-EMBEDDED_LOG_WAIT = 5.0
-"""The embedded emulator writes its logs at once: no need to wait minutes for them."""
 
 
 class BackgroundSender(ThreadSender):
@@ -102,7 +99,7 @@ class LocalServices:
     def workflow(self) -> Workflow:
         config = RunConfig.from_settings(self.settings)
         if self.embedded:
-            config = config.but(log_first_poll=EMBEDDED_FIRST_POLL, log_wait=EMBEDDED_LOG_WAIT)
+            config = config.for_embedded_emulator()
         return Workflow(
             self.state,
             graph=self.graph,

@@ -40,3 +40,8 @@ class RunConfig:
 
     def but(self, **changes: object) -> RunConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    def for_embedded_emulator(self) -> RunConfig:
+        """The embedded Graph emulator (the CLI's and serve's default) writes its logs at once: no need to wait
+        minutes for them."""
+        return self.but(log_first_poll=0.2, log_wait=5.0)

@@ -12,13 +12,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from provisioning.core.mapping.upn import normal_domain
+
 Scalar = str | bool | int
 
 CORE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _NAMESPACE = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%/?#]+$")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
+
+
+def known_zone(zone: str) -> str:
+    """An IANA time zone name, or ValueError naming it."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {zone!r}") from exc
+    return zone
 
 
 class _Model(BaseModel):
@@ -102,11 +112,7 @@ class DateFormat(_Model):
     @field_validator("timeZone")
     @classmethod
     def _known_zone(cls, zone: str) -> str:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {zone!r}") from exc
-        return zone
+        return known_zone(zone)
 
 
 Transform = Annotated[
@@ -287,11 +293,7 @@ class Lifecycle(_Model):
     @field_validator("timeZone")
     @classmethod
     def _known_zone(cls, zone: str) -> str:
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {zone!r}") from exc
-        return zone
+        return known_zone(zone)
 
 
 class SourceOptions(_Model):
@@ -325,10 +327,7 @@ class Profile(_Model):
     @field_validator("upnDomain")
     @classmethod
     def _domain(cls, value: str | None) -> str | None:
-        value = (value or "").strip().lstrip("@").lower()
-        if value and not _DOMAIN.fullmatch(value):
-            raise ValueError(f"{value!r} is not a domain name, e.g. contoso.com")
-        return value or None
+        return normal_domain(value)
 
     @model_validator(mode="after")
     def _required_attributes(self) -> Profile:

@@ -24,6 +24,15 @@ _DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9'.\-_!#^~]")
 
 
+def normal_domain(value: str | None) -> str | None:
+    """A domain as a profile's ``upnDomain`` or ``HR_UPN_DOMAIN`` gives it (``@`` and case dropped), or None;
+    ValueError for anything that is not a domain name."""
+    text = (value or "").strip().lstrip("@").lower()
+    if text and (len(text) > MAX_DOMAIN or not _DOMAIN.fullmatch(text)):
+        raise ValueError(f"{text!r} is not a domain name, e.g. contoso.com")
+    return text or None
+
+
 def user_principal_name(value: str, domain: str | None) -> str:
     """``value`` as a UPN: ``@domain`` appended when it has no ``@``; ``RowError`` (field userName) when Entra
     would refuse it."""

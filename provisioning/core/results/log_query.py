@@ -80,7 +80,9 @@ class LogCursor:
             return None
         try:
             datetime.fromisoformat(data["newest"])
-            recent = tuple((str(i), str(w)) for i, w in data.get("recent") or [] if datetime.fromisoformat(str(w)))
+            recent = tuple((str(i), str(w)) for i, w in data.get("recent") or [])
+            for _, when in recent:
+                datetime.fromisoformat(when)
         except (TypeError, ValueError):
             return None  # a damaged cursor: the next poll reads from the run's start, which is only slower
         return cls(newest=data["newest"], recent=recent)

@@ -31,8 +31,6 @@ if TYPE_CHECKING:  # the Graph and Azure SDK modules load only for the commands 
     from provisioning.state.local import LocalState
 
 EXIT_OK, EXIT_NOT_PROVISIONED, EXIT_ERROR, EXIT_HELD, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EMBEDDED_FIRST_POLL = 0.2
-EMBEDDED_LOG_WAIT = 5.0
 
 
 def add_commands(commands: Any, build_arguments: Any) -> None:
@@ -163,7 +161,7 @@ def _workflow(args: argparse.Namespace, settings: Settings, client: GraphClient,
         ignore_job_status=config.ignore_job_status or getattr(args, "ignore_job_status", False),
     )
     if client.embedded:
-        config = config.but(log_first_poll=EMBEDDED_FIRST_POLL, log_wait=EMBEDDED_LOG_WAIT)
+        config = config.for_embedded_emulator()
     sender = ThreadSender(
         client, concurrency=config.concurrency, wait_for_results=not getattr(args, "no_wait", False), echo=print
     )
