@@ -7,21 +7,20 @@ settings are read and checked the first time a function runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
-from provisioning.doors.http.api import Api
-from provisioning.doors.http.protocol import ApiRequest, ApiResponse, handle
+from provisioning.doors.index_settings import blob_trigger_source
 from provisioning.doors.log_redaction import install_log_redaction
-from provisioning.settings import SettingsError, blob_trigger_source
 
 if TYPE_CHECKING:  # imported by the functions that use them (cold start: the host indexes every function first)
     from provisioning.doors.composition import AppServices, Services
+    from provisioning.doors.http.api import Api
     from provisioning.engine.messages import CoordinateMessage, UploadMessage
 
 install_log_redaction()  # before any logging: no URL credential ever reaches a log line
@@ -48,6 +47,7 @@ def services() -> AppServices:
 def azure_services() -> Services:
     """The storage and queue triggers run only in the Function App, where storage is always configured."""
     from provisioning.doors.composition import Services
+    from provisioning.settings import SettingsError
 
     found = services()
     if not isinstance(found, Services):
@@ -55,10 +55,20 @@ def azure_services() -> Services:
     return found
 
 
-api = Api(services)
+@lru_cache(maxsize=1)
+def http_api() -> Api:
+    """The HTTP endpoints, loaded by the first HTTP call: a queue, blob or timer invocation never imports
+    them (nor the engine's modules they bring)."""
+    from provisioning.doors.http.api import Api
+
+    return Api(services)
 
 
-def _http(endpoint: Callable[[ApiRequest], ApiResponse], req: func.HttpRequest) -> func.HttpResponse:
+def _http(endpoint: str, req: func.HttpRequest) -> func.HttpResponse:
+    """Calls the endpoint named ``endpoint`` (``"preview"``, ``"pages.upload"``) of ``http_api()``: a name, so
+    that the module loads only now."""
+    from provisioning.doors.http.protocol import ApiRequest, handle
+
     request = ApiRequest(
         method=req.method,
         params=dict(req.params),
@@ -66,7 +76,7 @@ def _http(endpoint: Callable[[ApiRequest], ApiResponse], req: func.HttpRequest) 
         body=req.get_body() or b"",
         route=dict(req.route_params),
     )
-    response = handle(endpoint, request)
+    response = handle(attrgetter(endpoint)(http_api()), request)
     return func.HttpResponse(
         response.json_bytes(), status_code=response.status, headers=response.headers, mimetype=response.content_type
     )
@@ -167,172 +177,172 @@ def _message(model: type[UploadMessage] | type[CoordinateMessage], msg: func.Que
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness probe: says the app is up and nothing else."""
-    return _http(api.health, req)
+    return _http("health", req)
 
 
 @app.route(route="preview", methods=["POST"])
 def preview(req: func.HttpRequest) -> func.HttpResponse:
     """The exact bulk requests a CSV or JSON body would give, without sending anything."""
-    return _http(api.preview, req)
+    return _http("preview", req)
 
 
 @app.route(route="provision", methods=["POST"])
 def provision(req: func.HttpRequest) -> func.HttpResponse:
     """Starts a run from a CSV or JSON body: 202 with its runId."""
-    return _http(api.provision, req)
+    return _http("provision", req)
 
 
 @app.route(route="runs", methods=["GET"])
 def list_runs(req: func.HttpRequest) -> func.HttpResponse:
     """The latest runs, newest first."""
-    return _http(api.runs, req)
+    return _http("runs", req)
 
 
 @app.route(route="runs/{runId}", methods=["GET"])
 def get_run(req: func.HttpRequest) -> func.HttpResponse:
     """One run record, with live request statuses while it sends."""
-    return _http(api.run, req)
+    return _http("run", req)
 
 
 @app.route(route="runs/{runId}/results", methods=["GET"])
 def get_run_results(req: func.HttpRequest) -> func.HttpResponse:
     """The per-record outcomes of a run, from the provisioning logs."""
-    return _http(api.results, req)
+    return _http("results", req)
 
 
 @app.route(route="runs/{runId}/approve", methods=["POST"])
 def approve_run(req: func.HttpRequest) -> func.HttpResponse:
     """Lets a run held by a safety stop go."""
-    return _http(api.approve, req)
+    return _http("approve", req)
 
 
 @app.route(route="runs/{runId}/retry", methods=["POST"])
 def retry_run(req: func.HttpRequest) -> func.HttpResponse:
     """Sends the failed records of a run again, as a new run."""
-    return _http(api.retry, req)
+    return _http("retry", req)
 
 
 @app.route(route="usage", methods=["GET"])
 def get_usage(req: func.HttpRequest) -> func.HttpResponse:
     """bulkUpload calls made today (UTC), against the tenant's daily quota."""
-    return _http(api.usage, req)
+    return _http("usage", req)
 
 
 @app.route(route="logs", methods=["GET"])
 def get_logs(req: func.HttpRequest) -> func.HttpResponse:
     """Per-record outcomes from the provisioning logs since a time."""
-    return _http(api.logs, req)
+    return _http("logs", req)
 
 
 @app.route(route="mappings/suggest", methods=["POST"])
 def suggest_mapping(req: func.HttpRequest) -> func.HttpResponse:
     """Auto-map: a suggested profile from a CSV header or JSON fields or records."""
-    return _http(api.suggest, req)
+    return _http("suggest", req)
 
 
 @app.route(route="connectors", methods=["GET"])
 def list_connectors(req: func.HttpRequest) -> func.HttpResponse:
     """The HR system connectors (definitions, no secrets)."""
-    return _http(api.connectors, req)
+    return _http("connectors", req)
 
 
 @app.route(route="connectors/{id}/test", methods=["POST"])
 def test_connector(req: func.HttpRequest) -> func.HttpResponse:
     """One small request to an HR system with the configuration in the body."""
-    return _http(api.test_connector, req)
+    return _http("test_connector", req)
 
 
 @app.route(route="uploads", methods=["POST"])
 def upload_file(req: func.HttpRequest) -> func.HttpResponse:
     """Keeps an uploaded CSV or JSON file for the mapping page: 201 with its id, format and fields."""
-    return _http(api.pages.upload, req)
+    return _http("pages.upload", req)
 
 
 @app.route(route="uploads/{uploadId}/rows", methods=["GET"])
 def get_upload_rows(req: func.HttpRequest) -> func.HttpResponse:
     """A page of an upload's rows."""
-    return _http(api.pages.rows, req)
+    return _http("pages.rows", req)
 
 
 @app.route(route="uploads/{uploadId}/suggest", methods=["POST"])
 def suggest_upload(req: func.HttpRequest) -> func.HttpResponse:
     """Auto-map: a profile suggested from an upload's fields."""
-    return _http(api.pages.suggest, req)
+    return _http("pages.suggest", req)
 
 
 @app.route(route="uploads/{uploadId}/validate", methods=["POST"])
 def validate_upload(req: func.HttpRequest) -> func.HttpResponse:
     """An upload through the profile in the body: counts and rejects."""
-    return _http(api.pages.validate, req)
+    return _http("pages.validate", req)
 
 
 @app.route(route="uploads/{uploadId}/preview", methods=["POST"])
 def preview_upload(req: func.HttpRequest) -> func.HttpResponse:
     """A page of the exact bulk requests the profile in the body gives."""
-    return _http(api.pages.preview, req)
+    return _http("pages.preview", req)
 
 
 @app.route(route="uploads/{uploadId}/provision", methods=["POST"])
 def provision_upload(req: func.HttpRequest) -> func.HttpResponse:
     """Starts a run of an upload with a saved profile: 202 with its runId."""
-    return _http(api.pages.provision, req)
+    return _http("pages.provision", req)
 
 
 @app.route(route="mappings", methods=["GET"])
 def list_mappings(req: func.HttpRequest) -> func.HttpResponse:
     """The saved and bundled mapping profiles."""
-    return _http(api.pages.list_mappings, req)
+    return _http("pages.list_mappings", req)
 
 
 @app.route(route="mappings/{name}", methods=["GET"])
 def get_mapping(req: func.HttpRequest) -> func.HttpResponse:
     """One mapping profile."""
-    return _http(api.pages.get_mapping, req)
+    return _http("pages.get_mapping", req)
 
 
 @app.route(route="mappings/{name}", methods=["PUT"])
 def save_mapping(req: func.HttpRequest) -> func.HttpResponse:
     """Saves a mapping profile (409 when it exists, unless overwrite=true)."""
-    return _http(api.pages.save_mapping, req)
+    return _http("pages.save_mapping", req)
 
 
 @app.route(route="mappings/schema-sync", methods=["POST"])
 def schema_sync_dry_run(req: func.HttpRequest) -> func.HttpResponse:
     """What the profile's custom attributes would change in the job schema (a dry run)."""
-    return _http(api.pages.schema_sync, req)
+    return _http("pages.schema_sync", req)
 
 
 @app.route(route="connector-jobs", methods=["GET"])
 def list_connector_jobs(req: func.HttpRequest) -> func.HttpResponse:
     """The configured HR connector jobs (names and connectors, no configuration)."""
-    return _http(api.pages.connector_jobs, req)
+    return _http("pages.connector_jobs", req)
 
 
 @app.route(route="connector-jobs/{name}/sample", methods=["POST"])
 def sample_connector_job(req: func.HttpRequest) -> func.HttpResponse:
     """The first records of a job's HR system, kept as an upload."""
-    return _http(api.pages.connector_sample, req)
+    return _http("pages.connector_sample", req)
 
 
 @app.route(route="entra-targets", methods=["GET"])
 def list_entra_targets(req: func.HttpRequest) -> func.HttpResponse:
     """The Entra attributes a custom attribute can target, grouped."""
-    return _http(api.pages.entra_targets, req)
+    return _http("pages.entra_targets", req)
 
 
 @app.route(route="ui", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def ui_page(req: func.HttpRequest) -> func.HttpResponse:
     """The mapping page (no secret in it: it asks for a function key when one is needed)."""
-    return _http(api.ui, req)
+    return _http("ui", req)
 
 
 @app.route(route="ui/{file}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def ui_file(req: func.HttpRequest) -> func.HttpResponse:
     """The mapping page's script and style sheet."""
-    return _http(api.ui, req)
+    return _http("ui", req)
 
 
 @app.route(route="openapi.json", methods=["GET"])
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     """This API's OpenAPI document."""
-    return _http(api.openapi, req)
+    return _http("openapi", req)

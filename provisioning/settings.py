@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provisioning.core.errors import ProvisioningError
 from provisioning.core.mapping.upn import normal_domain
+from provisioning.doors.index_settings import DEFAULT_BLOB_TRIGGER_SOURCE, BlobTriggerSource
 
 AuthMode = Literal["auto", "managed-identity", "certificate", "secret", "cli", "default"]
 
@@ -111,12 +112,10 @@ class Settings(BaseSettings):
     delta_full_sync: bool = Field(default=False, alias="DELTA_FULL_SYNC")
     """Send every record, changed or not (a weekly full sync is common)."""
     http_max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, alias="HTTP_MAX_BODY_BYTES")
-    blob_trigger_source: Literal["EventGrid", "LogsAndContainerScan"] = Field(
-        default="EventGrid", alias="BLOB_TRIGGER_SOURCE"
-    )
+    blob_trigger_source: BlobTriggerSource = Field(default=DEFAULT_BLOB_TRIGGER_SOURCE, alias="BLOB_TRIGGER_SOURCE")
     """EventGrid (required on the Flex Consumption plan) or LogsAndContainerScan (polling, other plans).
     The blob trigger's decorator needs it when the host indexes the app, before the settings are loaded:
-    ``blob_trigger_source()`` reads this one field then."""
+    ``provisioning.doors.index_settings.blob_trigger_source()`` reads it then, without pydantic."""
     hr_coordinate_seconds: float = Field(default=2.0, ge=0, le=60, alias="HR_COORDINATE_SECONDS")
     """First wait of a run's coordinator between looks at its requests (then doubling, at most 30 s)."""
     hr_sweep_schedule: str = Field(default="0 */15 * * * *", alias="HR_SWEEP_SCHEDULE")
@@ -161,23 +160,6 @@ class Settings(BaseSettings):
     @property
     def log_rate(self) -> tuple[int, float]:
         return parse_rate(self.entra_log_rate_limit)
-
-
-class _IndexTimeSettings(BaseSettings):
-    """The one setting a trigger's decorator needs when the host indexes the app (the same field)."""
-
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
-    blob_trigger_source: Literal["EventGrid", "LogsAndContainerScan"] = Settings.model_fields["blob_trigger_source"]  # type: ignore[assignment]
-
-
-def blob_trigger_source() -> Literal["EventGrid", "LogsAndContainerScan"]:
-    """BLOB_TRIGGER_SOURCE (EventGrid, required on the Flex Consumption plan, or LogsAndContainerScan,
-    polling, on other plans) for the blob trigger's decorator, read when the host indexes the app: a
-    wrong value stops the indexing with an error that names the setting."""
-    try:
-        return _IndexTimeSettings().blob_trigger_source
-    except ValidationError:
-        raise SettingsError("BLOB_TRIGGER_SOURCE must be EventGrid or LogsAndContainerScan") from None
 
 
 def load_settings(**overrides: object) -> Settings:

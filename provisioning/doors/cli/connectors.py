@@ -10,8 +10,6 @@ from typing import Any
 
 import orjson
 
-from provisioning.settings import load_settings
-
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
@@ -35,11 +33,17 @@ def add_commands(commands: Any) -> None:
     fetch.set_defaults(handler=_fetch)
 
 
+def _settings() -> Any:
+    from provisioning.settings import load_settings  # pydantic: loaded by the commands, not by --help
+
+    return load_settings()
+
+
 def _registry() -> dict[str, Any]:
     """The built-ins and CONNECTORS_FOLDER's definitions; one that is not valid is named and left out."""
     from provisioning.engine.connector_registry import connector_registry
 
-    registry = connector_registry(load_settings())
+    registry = connector_registry(_settings())
     for problem in registry.problems:
         print(f"warning: connector definition left out: {problem}", file=sys.stderr)
     return registry.definitions
@@ -59,7 +63,7 @@ def _test(args: argparse.Namespace) -> int:
     from provisioning.hr.jobs import load_config_file
     from provisioning.state.tokens import LocalTokenStore
 
-    settings = load_settings()
+    settings = _settings()
     registry = _registry()
     if args.connector not in registry:
         print(
@@ -92,7 +96,7 @@ def _fetch(args: argparse.Namespace) -> int:
     from provisioning.hr.jobs import load_config_file
     from provisioning.state.tokens import LocalTokenStore
 
-    settings = load_settings()
+    settings = _settings()
     config = load_config_file(args.connector_config)
     tokens = LocalTokenStore(Path(settings.state_dir))
     source = connector_source(

@@ -17,13 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from provisioning.core.errors import ProvisioningError
-from provisioning.core.mapping.profiles import BundledProfiles, load_profile, with_upn_domain
-from provisioning.core.plan.reports import describe_summary
 from provisioning.doors.cli.progress import Progress
-from provisioning.engine.sources import source_from_args
-from provisioning.settings import load_settings
 
-if TYPE_CHECKING:  # the Graph and Azure SDK modules load only for the commands that use them
+if TYPE_CHECKING:  # the profile models, settings, Graph and Azure SDK modules load only for the commands that use them
     from provisioning.core.runs import RunRecord
     from provisioning.engine.workflow import Workflow
     from provisioning.entra.graph_client import GraphClient
@@ -149,6 +145,7 @@ def _graph(args: argparse.Namespace, settings: Settings, record: RunRecord | Non
 
 
 def _workflow(args: argparse.Namespace, settings: Settings, client: GraphClient, state: LocalState) -> Workflow:
+    from provisioning.core.mapping.profiles import BundledProfiles
     from provisioning.engine.config import RunConfig
     from provisioning.engine.sending import ThreadSender
     from provisioning.engine.workflow import Workflow
@@ -181,7 +178,10 @@ def _workflow(args: argparse.Namespace, settings: Settings, client: GraphClient,
 
 
 def _run(args: argparse.Namespace) -> int:
+    from provisioning.core.mapping.profiles import load_profile, with_upn_domain
+    from provisioning.engine.sources import source_from_args
     from provisioning.engine.workflow import StartRequest
+    from provisioning.settings import load_settings
 
     settings = load_settings()
     profile = with_upn_domain(load_profile(args.mapping), settings.hr_upn_domain)
@@ -211,6 +211,8 @@ def _retry_failed(args: argparse.Namespace) -> int:
 
 
 def _on_run(args: argparse.Namespace, run_id: str, step: Any) -> int:
+    from provisioning.settings import load_settings
+
     settings = load_settings()
     state = _state(settings)
     record = state.load_record(run_id)
@@ -254,6 +256,7 @@ def exit_status(record: RunRecord) -> int:
 
 def describe_summary_of(record: RunRecord) -> list[str]:
     from provisioning.core.plan.pipeline import Summary
+    from provisioning.core.plan.reports import describe_summary
 
     return describe_summary(Summary.from_json(record.summary)) if record.summary else []
 
@@ -268,6 +271,7 @@ def describe_stored_results(results: dict[str, Any], limit: int = 25) -> list[st
 def _logs(args: argparse.Namespace) -> int:
     from provisioning.core.results.log_query import provisioning_log_params
     from provisioning.core.results.log_summary import describe_results, summarise_everyone
+    from provisioning.settings import load_settings
 
     settings = load_settings()
     if args.run:
@@ -297,7 +301,9 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _schema_sync(args: argparse.Namespace) -> int:
+    from provisioning.core.mapping.profiles import load_profile, with_upn_domain
     from provisioning.core.schema.sync import plan_schema_sync
+    from provisioning.settings import load_settings
 
     settings = load_settings()
     profile = with_upn_domain(load_profile(args.mapping), settings.hr_upn_domain)

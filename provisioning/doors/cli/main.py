@@ -8,20 +8,18 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import orjson
+from typing import TYPE_CHECKING
 
 from provisioning.core.errors import ProfileError, ProvisioningError, SourceError
-from provisioning.core.mapping.automap import suggest_profile
-from provisioning.core.mapping.profiles import load_profile, with_upn_domain
 from provisioning.core.plan.bulk import MAX_OPERATIONS
-from provisioning.core.plan.pipeline import Plan, Reject, plan_run
-from provisioning.core.plan.reports import RejectsCsv, describe_reject, describe_summary
 from provisioning.doors.cli.connectors import add_commands as add_connector_commands
 from provisioning.doors.cli.entra import add_commands as add_entra_commands
 from provisioning.doors.cli.progress import Progress
 from provisioning.doors.log_redaction import install_log_redaction
-from provisioning.engine.sources import open_location, source_from_args
+
+if TYPE_CHECKING:  # each command imports what it uses: --help and a mistyped command load no pydantic model
+    from provisioning.core.plan.pipeline import Plan, Reject
+    from provisioning.core.plan.reports import RejectsCsv
 
 EXIT_OK, EXIT_REJECTS, EXIT_SOURCE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 _LISTED_REJECTS = 50
@@ -97,6 +95,9 @@ def _build_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _automap(args: argparse.Namespace) -> int:
+    from provisioning.core.mapping.automap import suggest_profile
+    from provisioning.engine.sources import open_location
+
     source = open_location(
         args.source, encoding=args.encoding, delimiter=args.delimiter, connector_config=args.connector_config
     )
@@ -112,6 +113,9 @@ def _automap(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace, on_reject: RejectsCsv | None = None) -> tuple[Plan, list[Reject]]:
+    from provisioning.core.mapping.profiles import load_profile, with_upn_domain
+    from provisioning.core.plan.pipeline import plan_run
+    from provisioning.engine.sources import source_from_args
     from provisioning.settings import load_settings
 
     profile = with_upn_domain(load_profile(args.mapping), load_settings().hr_upn_domain)
@@ -134,6 +138,8 @@ def _plan(args: argparse.Namespace, on_reject: RejectsCsv | None = None) -> tupl
 
 
 def _print_report(plan: Plan, listed: list[Reject], line_label: str) -> None:
+    from provisioning.core.plan.reports import describe_reject, describe_summary
+
     for line in describe_summary(plan.summary):
         print(line)
     for reject in listed:
@@ -149,6 +155,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    import orjson
+
+    from provisioning.core.plan.reports import RejectsCsv
+
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "rejects.csv", "w", newline="", encoding="utf-8") as rejects_file:
