@@ -99,7 +99,9 @@ class EntraEmulator:
     one), each job with its own status, schema, directory, logs and throttle windows.
 
     ``processing_delay`` 0 processes an upload before its 202 is sent, so tests need no waiting;
-    above 0 a timer processes it later (``process_pending()`` forces it). ``clock`` dates log
+    above 0 a timer processes it later (``process_pending()`` forces it); ``math.inf`` holds every
+    upload until ``process_oldest()`` or ``process_pending()`` (a simulation on a virtual clock decides
+    when the service gets to each one). ``clock`` dates log
     entries and drives the throttle windows, so tests move time instead of sleeping.
     """
 
@@ -313,6 +315,21 @@ class EntraEmulator:
             for batch in batches:
                 self._process(batch)
 
+    def pending_count(self) -> int:
+        """Accepted uploads not processed yet."""
+        with self._lock:
+            return len(self._pending)
+
+    def process_oldest(self, count: int = 1) -> int:
+        """Process the ``count`` oldest accepted uploads now, in acceptance order (the order the service works
+        through its queue); returns how many were processed."""
+        with self._processing:
+            with self._lock:
+                batches, self._pending = self._pending[:count], self._pending[count:]
+            for batch in batches:
+                self._process(batch)
+        return len(batches)
+
     def uploads(self) -> list[RecordedRequest]:
         """The bulkUpload calls received, in order."""
         with self._lock:
@@ -410,6 +427,8 @@ class EntraEmulator:
             self.accepted_upload_count += 1
             if self.processing_delay > 0:
                 self._pending.append(batch)
+                if math.isinf(self.processing_delay):
+                    return  # held until process_oldest() or process_pending()
                 timer = threading.Timer(self.processing_delay, self._process_due, args=(batch,))
                 timer.daemon = True
                 self._timers.append(timer)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import pytest
+
+from benchmarks import log_polling
+from benchmarks.generate import write_workers_csv
 from benchmarks.goals import Goal, ideal_log_reads, median_ratio, missed, per_row_ratio, ratio
+from benchmarks.log_polling import busiest_window
 
 
 def test_a_goal_is_met_at_or_under_its_limit() -> None:
@@ -49,3 +55,26 @@ def test_ideal_log_reads_is_one_pass_in_pages() -> None:
     assert ideal_log_reads(1000) == 1
     assert ideal_log_reads(1001) == 2
     assert ideal_log_reads(100_000, page=1000) == 100
+
+
+def test_the_busiest_window_counts_reads_within_any_window() -> None:
+    assert busiest_window([], 10.0) == 0
+    assert busiest_window([0, 1, 2, 9.9, 10.0, 10.5], 10.0) == 5  # 0 has left the window at 10.0
+    assert busiest_window([0, 20, 40], 10.0) == 1
+
+
+def test_a_run_reads_its_logs_within_the_throttle_on_the_virtual_clock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The benchmark's whole run, small: every record's entry found, no read throttled, and no more reads than the
+    polls plus one pass over the entries and the re-read windows."""
+    source = tmp_path / "workers.csv"
+    write_workers_csv(source, 1_500)
+    assert log_polling.main(str(source)) == 0
+    found = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines() if "=" in line)
+    assert found["status"] == "completed" and found["pending"] == "0"
+    assert int(found["entries"]) == 1_500 and found["ideal_reads"] == "2"
+    assert found["throttled"] == "0" and int(found["busiest_window"]) <= 5
+    polls = int(found["polls"])
+    assert polls >= 3  # the entries come 5 to 10 minutes after the sends: the first polls find nothing
+    assert polls <= int(found["log_reads"]) <= polls + 2 * 2

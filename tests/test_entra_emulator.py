@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import re
 import subprocess
 import sys
@@ -977,6 +978,19 @@ def test_processing_delay_defers_processing_until_due(client: httpx.Client, make
         ("E1", "create", "success"),
         ("E1", "update", "success"),
     ]
+
+
+def test_held_uploads_are_processed_oldest_first_when_told(client: httpx.Client, make_graph: Callable) -> None:
+    graph = make_graph(processing_delay=math.inf)
+    upload(client, graph, scim_user("1"))
+    upload(client, graph, scim_user("2"))
+    upload(client, graph, scim_user("3"))
+    assert graph.pending_count() == 3 and graph.log_entries() == []
+    assert graph.process_oldest(2) == 2
+    assert by_action(graph.log_entries()) == [("1", "create", "success"), ("2", "create", "success")]
+    assert graph.pending_count() == 1
+    assert graph.process_oldest(5) == 1 and graph.process_oldest() == 0
+    assert [e["sourceIdentity"]["id"] for e in graph.log_entries()] == ["1", "2", "3"]
 
 
 def test_a_short_processing_delay_processes_in_the_background(client: httpx.Client, make_graph: Callable) -> None:
