@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import azure.functions as func
 import azurefunctions.extensions.bindings.blob as blob
 
-from provisioning.doors.index_settings import blob_trigger_source
 from provisioning.doors.log_redaction import install_log_redaction
+from provisioning.index_settings import blob_trigger_source
 
 if TYPE_CHECKING:  # imported by the functions that use them (cold start: the host indexes every function first)
     from provisioning.doors.composition import AppServices, Services

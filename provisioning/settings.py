@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from provisioning.core.errors import ProvisioningError
 from provisioning.core.mapping.upn import normal_domain
-from provisioning.doors.index_settings import DEFAULT_BLOB_TRIGGER_SOURCE, BlobTriggerSource
+from provisioning.index_settings import DEFAULT_BLOB_TRIGGER_SOURCE, BlobTriggerSource
 
 AuthMode = Literal["auto", "managed-identity", "certificate", "secret", "cli", "default"]
 
@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     blob_trigger_source: BlobTriggerSource = Field(default=DEFAULT_BLOB_TRIGGER_SOURCE, alias="BLOB_TRIGGER_SOURCE")
     """EventGrid (required on the Flex Consumption plan) or LogsAndContainerScan (polling, other plans).
     The blob trigger's decorator needs it when the host indexes the app, before the settings are loaded:
-    ``provisioning.doors.index_settings.blob_trigger_source()`` reads it then, without pydantic."""
+    ``provisioning.index_settings.blob_trigger_source()`` reads it then, without pydantic."""
     hr_coordinate_seconds: float = Field(default=2.0, ge=0, le=60, alias="HR_COORDINATE_SECONDS")
     """First wait of a run's coordinator between looks at its requests (then doubling, at most 30 s)."""
     hr_sweep_schedule: str = Field(default="0 */15 * * * *", alias="HR_SWEEP_SCHEDULE")

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 import provisioning
-from provisioning.doors.index_settings import IndexSettingError, blob_trigger_source
+from provisioning.index_settings import IndexSettingError, blob_trigger_source
 from tests.support import ROOT
 
 INDEX_TIME_MODULES = {
@@ -23,7 +23,7 @@ INDEX_TIME_MODULES = {
     "provisioning.core",
     "provisioning.core.redact",
     "provisioning.doors",
-    "provisioning.doors.index_settings",
+    "provisioning.index_settings",
     "provisioning.doors.log_redaction",
 }
 """What ``function_app`` needs to declare its functions: the log redaction and the blob trigger's setting."""

@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from emulators.entra import DEFAULT_JOB, DEFAULT_SP, EntraEmulator
+from provisioning.core.errors import RowError
+from provisioning.core.mapping.upn import user_principal_name
 from provisioning.core.read.csv_source import CsvSource
 from provisioning.core.results.log_query import REREAD_SECONDS, provisioning_log_params
 from provisioning.core.results.log_summary import LogCollector
@@ -161,6 +163,22 @@ def test_a_user_name_entra_would_refuse_is_a_reject_that_says_why(value: str, wh
     [reject] = rejects
     assert reject.field == "userName" and why in reject.reason, reject.reason
     assert plan.summary.operations == 0
+
+
+@pytest.mark.parametrize(
+    "local",
+    ["", "ana.", "ana silva", "ana@silva", "x" * 65, "ana,silva", "é", "." * 3, "x" * 64 + "."],
+)
+def test_a_known_domain_still_checks_every_rule_before_the_at(local: str) -> None:
+    """A domain already found valid skips its own check on the next rows, never the name's."""
+    assert user_principal_name("first.row", "contoso.com") == "first.row@contoso.com"
+    with pytest.raises(RowError) as refused:
+        user_principal_name(f"{local}@contoso.com", None)
+    assert refused.value.field == "userName"
+    longest_domain = "a" * 36 + ".contoso.com"  # 48 characters
+    assert user_principal_name("x" * 64, longest_domain) == "x" * 64 + "@" + longest_domain  # 113 in all
+    with pytest.raises(RowError, match="no valid domain"):
+        user_principal_name("x", "a" + longest_domain)
 
 
 def test_without_a_domain_anywhere_a_bare_user_name_is_rejected() -> None:

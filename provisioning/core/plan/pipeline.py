@@ -22,9 +22,18 @@ from provisioning.core.mapping.lifecycle import Deferred
 from provisioning.core.mapping.mapper import UserMapper
 from provisioning.core.mapping.profile import CORE_SCHEMA, ENTERPRISE_SCHEMA, Profile
 from provisioning.core.plan.bulk import MAX_OPERATIONS, BulkRequest, checked_batch_size, operation_with_id, request_body
+from provisioning.core.plan.delta import DeltaFilter
 from provisioning.core.plan.identity import id_key
 from provisioning.core.plan.ordering import manager_levels
-from provisioning.core.read.records import RecordSource
+from provisioning.core.plan.second_half import (
+    MIN_BYTES,
+    HalfFiles,
+    SecondHalf,
+    forking_pays,
+    read_rejects,
+    write_rejects,
+)
+from provisioning.core.read.records import NumberedRecord, RecordSource
 
 PROGRESS_EVERY = 10_000
 _LISTED_CYCLES = 20
@@ -81,8 +90,10 @@ ProgressFn = Callable[[int], None]
 class Plan:
     """The result of pass one: the summary so far, and ``requests()`` to stream the bodies."""
 
-    def __init__(self, summary: Summary, spool: _Spool, index: _Index, batch_size: int) -> None:
+    def __init__(self, summary: Summary, spool: _Spool, index: _Index, batch_size: int, processes: int = 1) -> None:
         self.summary = summary
+        self.processes = processes
+        """How many processes read the source: 2 when a forked one read its second half (``second_half``)."""
         self._spool = spool
         self._index = index
         self._batch_size = batch_size
@@ -126,6 +137,7 @@ def plan_run(
     changed: ChangeFilter | None = None,
     now: datetime | None = None,
     known_active: Iterable[str] | None = None,
+    parallel: bool | None = None,
 ) -> Plan:
     """Read and map every record of ``source``; rejects go to ``on_reject`` as they are found.
 
@@ -134,6 +146,9 @@ def plan_run(
     and then left out of the requests. ``now`` is the run's moment for the profile's lifecycle dates
     (default: the clock). ``known_active``: the workers last sent active for this feed, given only for a
     full source; with ``lifecycle.missing: disable`` those absent from it are sent ``active: false``.
+    ``parallel``: read the second half of a large CSV file in a forked process (``second_half``): None lets
+    the file's size and the process decide, False never, True whenever the file can be split at all (tests).
+    The outcome is the same either way.
     """
     checked_batch_size(batch_size)
     mapper = UserMapper(profile, source, now=now)
@@ -141,33 +156,10 @@ def plan_run(
     spool = _Spool(spool_dir)
     index = _Index(spool_dir)
     present: set[str] = set()  # id keys of rows not mapped (rejected, held back): they did not vanish
-    deferred = 0
-    map_record = mapper.map
+    reading = _PassOne(mapper, summary, spool, index, present, on_reject, changed, progress)
     try:
-        for line, record in source.records():
-            summary.rows += 1
-            if progress is not None and summary.rows % PROGRESS_EVERY == 0:
-                progress(summary.rows)
-            try:
-                if isinstance(record, RowError):
-                    raise record
-                user, external_id, manager_id = map_record(record)
-            except RowError as error:
-                summary.rejected += 1
-                external = _external_id_of(mapper, record)
-                present.add(id_key(external))
-                on_reject(Reject(line, external, error.field, error.value, error.reason))
-                continue
-            except Deferred as held:
-                deferred += 1
-                present.add(id_key(held.external_id))
-                continue
-            fingerprint, body = operation_with_id(user)
-            if changed is None or changed(external_id, fingerprint, user["active"]):
-                offset, length = spool.append(body)
-                index.add(external_id, manager_id, line, offset, length)
-            else:
-                index.add(external_id, manager_id, line, -1, 0, unchanged=True)
+        half = _start_second_half(source, reading, spool_dir, parallel)
+        reading.read(source.records(), half)
         index.keyed()
         vanished = _vanished(index, present, known_active) if _disables_missing(profile, known_active) else []
         for external_id in vanished:
@@ -188,7 +180,7 @@ def plan_run(
         policy = mapper.lifecycle
         summary.lifecycle = {
             "preHires": policy.pre_hires,
-            "deferred": deferred,
+            "deferred": reading.deferred,
             "leavers": policy.leavers,
             "vanished": len(vanished),
             "vanishedIds": vanished[:LISTED_VANISHED],
@@ -196,7 +188,7 @@ def plan_run(
         }
     if progress is not None:
         progress(summary.rows)
-    summary.blank_lines = getattr(source, "blank_lines", 0)
+    summary.blank_lines = getattr(source, "blank_lines", 0) + reading.blank_lines_elsewhere
     try:
         dropped = _apply_duplicate_policy(index, profile.duplicates, summary, on_reject)
         summary.unchanged, counts = index.resolve(dropped, profile.duplicates)
@@ -212,7 +204,148 @@ def plan_run(
     summary.managers = managers
     summary.operations = index.count - summary.unchanged - len(dropped)
     summary.requests = -(-summary.operations // batch_size)
-    return Plan(summary, spool, index, batch_size)
+    return Plan(summary, spool, index, batch_size, reading.processes)
+
+
+class _PassOne:
+    """Pass one over records: each mapped, its operation spooled and its keys indexed; rejects as they come."""
+
+    def __init__(self, mapper: UserMapper, summary: Summary, spool: _Spool, index: _Index, present: set[str],
+                 on_reject: RejectSink, changed: ChangeFilter | None, progress: ProgressFn | None) -> None:  # fmt: skip
+        self.mapper, self.summary, self.spool, self.index = mapper, summary, spool, index
+        self.present, self.on_reject, self.changed, self.progress = present, on_reject, changed, progress
+        self.deferred = 0
+        self.processes = 1
+        self.blank_lines_elsewhere = 0
+        """Blank lines the second half's process skipped (the source counts only its own)."""
+
+    def read(self, records: Iterator[NumberedRecord], half: SecondHalf | None = None) -> None:
+        """Reads ``records`` to their end, or up to ``half``'s first line when one of them starts exactly there
+        and the second half's outcome is taken over instead."""
+        boundary = half.first_line if half is not None else 0
+        try:
+            self._read(records, half, boundary)
+        finally:
+            if half is not None:
+                half.abandon()  # unless taken over: its files are removed either way
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
+
+    def _read(self, records: Iterator[NumberedRecord], half: SecondHalf | None, boundary: int) -> None:
+        summary, mapper, spool, index, changed = self.summary, self.mapper, self.spool, self.index, self.changed
+        progress, on_reject, present = self.progress, self.on_reject, self.present
+        map_record = mapper.map
+        for line, record in records:
+            if half is not None and line >= boundary:
+                if line == boundary and self._take_over(half):
+                    return
+                half.abandon()  # a record ran past the child's first line, or the child failed: read on alone
+                half = None
+            summary.rows += 1
+            if progress is not None and summary.rows % PROGRESS_EVERY == 0:
+                progress(summary.rows)
+            try:
+                if isinstance(record, RowError):
+                    raise record
+                user, external_id, manager_id = map_record(record)
+            except RowError as error:
+                summary.rejected += 1
+                external = _external_id_of(mapper, record)
+                present.add(id_key(external))
+                on_reject(Reject(line, external, error.field, error.value, error.reason))
+                continue
+            except Deferred as held:
+                self.deferred += 1
+                present.add(id_key(held.external_id))
+                continue
+            fingerprint, body = operation_with_id(user)
+            if changed is None or changed(external_id, fingerprint, user["active"]):
+                offset, length = spool.append(body)
+                index.add(external_id, manager_id, line, offset, length)
+            else:
+                index.add(external_id, manager_id, line, -1, 0, unchanged=True)
+
+    # ---- the second half, in a forked process --------------------------------------------------------
+
+    def counters(self) -> dict[str, Any]:
+        """What the child's reading changed besides its files, for ``_take_over`` to add to the parent's."""
+        policy = self.mapper.lifecycle
+        return {
+            "rows": self.summary.rows,
+            "rejected": self.summary.rejected,
+            "deferred": self.deferred,
+            "disables": getattr(self.changed, "disables", 0),
+            "preHires": policy.pre_hires if policy is not None else 0,
+            "leavers": policy.leavers if policy is not None else 0,
+        }
+
+    def work_on(self, rest: RecordSource) -> Callable[[HalfFiles], dict[str, Any]]:
+        """What the child runs: this pass over ``rest``, into files of its own."""
+
+        def work(files: HalfFiles) -> dict[str, Any]:
+            before = self.counters()
+            self.spool, self.index = _Spool(None, path=files.spool), _Index(path=files.index)
+            self.present = set()
+            self.on_reject, rejects = write_rejects(files.rejects)
+            self.progress = None
+            self._read(rest.records(), None, 0)
+            rejects.close()
+            self.spool.finish()
+            self.index.finish()
+            after = self.counters()
+            policy = self.mapper.lifecycle
+            return {
+                **{key: after[key] - before[key] for key in after},
+                "present": sorted(self.present),
+                "blankLines": getattr(rest, "blank_lines", 0),
+                "count": self.index.count,
+                "nextChange": policy.next_change if policy is not None else None,
+            }
+
+        return work
+
+    def _take_over(self, half: SecondHalf) -> bool:
+        """Adds the child's outcome to this pass as if it had read the records itself; False if it failed."""
+        outcome = half.join()
+        if outcome is None:
+            return False
+        for reject in read_rejects(half.files.rejects):
+            self.on_reject(reject)
+        summary = self.summary
+        summary.rows += outcome["rows"]
+        summary.rejected += outcome["rejected"]
+        self.deferred += outcome["deferred"]
+        self.blank_lines_elsewhere += outcome["blankLines"]
+        self.present.update(outcome["present"])
+        if self.changed is not None and outcome["disables"]:
+            self.changed.disables += outcome["disables"]  # type: ignore[attr-defined]
+        policy = self.mapper.lifecycle
+        if policy is not None:
+            policy.pre_hires += outcome["preHires"]
+            policy.leavers += outcome["leavers"]
+            later = outcome["nextChange"]
+            if later is not None and (policy.next_change is None or later < policy.next_change):
+                policy.next_change = later
+        self.index.absorb(half.files.index, outcome["count"], spool_shift=self.spool.size)
+        self.spool.absorb(half.files.spool)
+        if self.progress is not None:
+            self.progress(summary.rows)
+        self.processes = 2
+        return True
+
+
+def _start_second_half(
+    source: RecordSource, reading: _PassOne, spool_dir: str | None, parallel: bool | None
+) -> SecondHalf | None:
+    """A forked process reading the second half of ``source`` when that is allowed, possible and worth it."""
+    if parallel is False or not isinstance(reading.changed, DeltaFilter | None) or not forking_pays():
+        return None
+    split = getattr(source, "second_half", None)
+    rest = split(min_bytes=0 if parallel else MIN_BYTES) if split is not None else None
+    if rest is None:
+        return None
+    return SecondHalf.start(rest.first_line, reading.work_on(rest), spool_dir)
 
 
 def _disables_missing(profile: Profile, known_active: Iterable[str] | None) -> bool:
@@ -297,11 +430,13 @@ class _Index:
     _BUFFER = 5_000
     _CACHE_KIB = 4 * 1024
 
-    def __init__(self, directory: str | None = None) -> None:
+    def __init__(self, directory: str | None = None, *, path: str | None = None) -> None:
+        """In a new file in ``directory`` (SQLite's own temporary file when None), or at ``path`` (the second
+        half's index, which the reader of the first half takes over and removes)."""
         import sqlite3  # here, not at the top: a cold start that plans nothing does not pay for it
 
-        self._path = ""
-        if directory is not None:
+        self._path = path or ""
+        if path is None and directory is not None:
             handle, self._path = tempfile.mkstemp(dir=directory, prefix="scim-index-", suffix=".sqlite")
             os.close(handle)
         db = self.db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -314,7 +449,9 @@ class _Index:
         db.execute("BEGIN")
         self.count = 0
         self._rows: list[tuple[Any, ...]] = []
-        self._keyed = False
+        self._keyed = -1
+        """``count`` when ``node`` was last built (-1: never)."""
+        self._duplicated = False
         self._last_manager: tuple[str | None, str | None] = (None, None)
 
     def add(self, external_id: str, manager_id: str | None, line: int, offset: int, length: int,
@@ -339,24 +476,58 @@ class _Index:
                                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)", self._rows)  # fmt: skip
             self._rows = []
 
-    def keyed(self) -> None:
-        """The end of pass one's reading: index the records by id (for look-ups and duplicates)."""
+    def finish(self) -> None:
+        """The second half's index complete on disk, for ``absorb`` in the other process."""
         self._flush()
-        if not self._keyed:
-            self.db.execute("CREATE INDEX rec_key ON rec (key)")
-            self._keyed = True
+        self.db.execute("COMMIT")
+        self.db.close()
+
+    def absorb(self, path: str, count: int, *, spool_shift: int) -> None:
+        """The records of the second half's index (``finish``-ed at ``path``) after this index's own, their
+        operations ``spool_shift`` bytes further on (where ``_Spool.absorb`` puts them)."""
+        self._flush()
+        db = self.db
+        db.execute("COMMIT")  # SQLite attaches a database only outside a transaction
+        db.execute("ATTACH DATABASE ? AS half", (path,))
+        db.execute(
+            "INSERT INTO rec (rec, key, written, mkey, line, off, len, unchanged, keep)"
+            " SELECT rec + ?, key, written, mkey, line, CASE WHEN off >= 0 THEN off + ? ELSE off END, len,"
+            " unchanged, keep FROM half.rec ORDER BY rec",
+            (self.count, spool_shift),
+        )
+        db.execute("DETACH DATABASE half")
+        db.execute("BEGIN")
+        self.count += count
+
+    def keyed(self) -> None:
+        """The end of pass one's reading: one row a distinct id in ``node`` (its first and last record, how many
+        hold it), for look-ups, duplicates and managers; the records themselves indexed by id only when some id
+        is held twice (the duplicates are then listed id by id)."""
+        self._flush()
+        if self._keyed == self.count:
+            return
+        db = self.db
+        db.execute("DROP TABLE IF EXISTS node")
+        db.execute("CREATE TEMP TABLE node (key TEXT PRIMARY KEY, rec INTEGER, last INTEGER, n INTEGER) WITHOUT ROWID")
+        db.execute("INSERT INTO node SELECT key, min(rec), max(rec), count(*) FROM rec GROUP BY key")
+        self._duplicated = db.execute("SELECT EXISTS (SELECT 1 FROM node WHERE n > 1)").fetchone()[0] == 1
+        if self._duplicated:
+            db.execute("CREATE INDEX IF NOT EXISTS rec_key ON rec (key)")
+        self._keyed = self.count
 
     def has_record(self, key: str) -> bool:
         self.keyed()
-        return self.db.execute("SELECT 1 FROM rec WHERE key = ? LIMIT 1", (key,)).fetchone() is not None
+        return self.db.execute("SELECT 1 FROM node WHERE key = ?", (key,)).fetchone() is not None
 
     def duplicates(self) -> Iterator[list[tuple[int, int, str]]]:
         """Each id held by more than one record: its records as ``(record, line, id as written)``, in order."""
         self.keyed()
+        if not self._duplicated:
+            return
         # In the order their second record came, as they were found while reading.
         keys = self.db.execute(
             "SELECT key, (SELECT rec FROM rec e WHERE e.key = d.key ORDER BY rec LIMIT 1 OFFSET 1) AS second"
-            " FROM (SELECT key FROM rec GROUP BY key HAVING count(*) > 1) d ORDER BY second"
+            " FROM node d WHERE n > 1 ORDER BY second"
         )
         lookup = self.db.cursor()
         for key, _ in keys:
@@ -379,11 +550,10 @@ class _Index:
         db.executemany("UPDATE rec SET keep = 0 WHERE rec = ?", ((r,) for r in dropped))
         unchanged = db.execute("UPDATE rec SET keep = 0 WHERE unchanged = 1 AND keep = 1").rowcount
         # The record an id stands for: the first (or the one the policy keeps); none when all are rejected.
-        pick = "max(rec)" if policy == "last" else "min(rec)"
-        db.execute("CREATE TEMP TABLE node (key TEXT PRIMARY KEY, rec INTEGER) WITHOUT ROWID")
-        db.execute(f"INSERT INTO node SELECT key, {pick} FROM rec GROUP BY key")  # pick is one of two constants
-        if policy == "reject":
-            db.execute("UPDATE node SET rec = -1 WHERE key IN (SELECT key FROM rec GROUP BY key HAVING count(*) > 1)")
+        if self._duplicated and policy == "last":
+            db.execute("UPDATE node SET rec = last WHERE n > 1")
+        elif self._duplicated and policy == "reject":
+            db.execute("UPDATE node SET rec = -1 WHERE n > 1")
         db.execute(
             "UPDATE rec SET mrec = (SELECT node.rec FROM node WHERE node.key = rec.mkey)"
             " WHERE keep = 1 AND mkey IS NOT NULL"
@@ -447,10 +617,29 @@ class _Index:
 class _Spool:
     """Serialised operations parked on disk between the passes."""
 
-    def __init__(self, directory: str | None) -> None:
-        self._file = tempfile.TemporaryFile(dir=directory, prefix="scim-spool-", buffering=1 << 20)  # noqa: SIM115
+    def __init__(self, directory: str | None, *, path: str | None = None) -> None:
+        """An anonymous temporary file in ``directory``, or the file at ``path`` (the second half's spool)."""
+        if path is None:
+            self._file = tempfile.TemporaryFile(dir=directory, prefix="scim-spool-", buffering=1 << 20)  # noqa: SIM115
+        else:
+            self._file = open(path, "w+b", buffering=1 << 20)  # noqa: SIM115
         self._size = 0
         self._flushed = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def finish(self) -> None:
+        """The second half's spool complete on disk, for ``absorb`` in the other process."""
+        self._file.close()
+
+    def absorb(self, path: str) -> None:
+        """The second half's operations, appended (``_Index.absorb`` moved their offsets by ``size``)."""
+        with open(path, "rb") as other:
+            while block := other.read(1 << 20):
+                self._file.write(block)
+                self._size += len(block)
 
     def append(self, data: bytes) -> tuple[int, int]:
         offset = self._size

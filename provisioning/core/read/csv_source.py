@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import operator
+import os
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -96,6 +97,10 @@ class CsvSource:
         self._lines: _Lines | None = None
         self._reader: Any = None
         self._stream: IO[bytes] | None = None
+        self._resume: tuple[int, int] | None = None
+        """(byte offset, line) where a continuation starts reading (see ``second_half``)."""
+        self.first_line = 2
+        """The line of the first record this source reads: 2 (after the header), or a continuation's."""
 
     @property
     def encoding(self) -> str:
@@ -124,6 +129,35 @@ class CsvSource:
 
     def getter(self, field: str) -> Getter:
         return operator.itemgetter(self.column_index(field))
+
+    def second_half(self, *, min_bytes: int = 0) -> CsvSource | None:
+        """The same file from the first line that starts after its middle byte, as a source of its own, for a
+        second process to read while this one reads up to it; None when the file cannot be split so.
+
+        Only a file on disk of at least ``min_bytes``, in an encoding whose line feed is the single byte 0x0A
+        (UTF-8, the cp125x and ISO-8859 code pages: that byte is always a line feed there). The split line
+        may fall inside a quoted field that spans lines: only the reader of the first half can tell, and
+        it uses the second half's records only when one of its own records starts on exactly that line
+        (``provisioning.core.plan.pipeline``)."""
+        if not isinstance(self._data, str | Path) or self._resume is not None:
+            return None
+        self._open()
+        if "\n".encode(self._encoding) != b"\n":
+            return None
+        try:
+            size = os.path.getsize(self._data)
+            if size < max(min_bytes, 2):
+                return None
+            offset, line = _line_after(self._data, size // 2)
+        except OSError:
+            return None
+        if offset >= size:
+            return None
+        rest = CsvSource(self._data, name=self.name, encoding=self._encoding, delimiter=self._delimiter)
+        rest._encoding, rest._delimiter = self._encoding, self._delimiter
+        rest._header, rest._index = list(self._header or []), dict(self._index)
+        rest._resume, rest.first_line = (offset, line), line
+        return rest
 
     def records(self) -> Iterator[NumberedRecord]:
         self._open()
@@ -164,7 +198,7 @@ class CsvSource:
             raise SourceError(self.name, f"not readable as CSV: {exc}", line=lines.consumed + 1) from exc
         finally:
             self.close()
-        if rows == 0:
+        if rows == 0 and self._resume is None:
             raise SourceError(self.name, "has a header but no data rows")
 
     def close(self) -> None:
@@ -173,6 +207,10 @@ class CsvSource:
         self._stream = None
 
     def _open(self) -> None:
+        if self._resume is not None:
+            if self._lines is None:
+                self._open_continuation(*self._resume)
+            return
         if self._header is not None:
             return
         stream = self._stream = _open_binary(self._data, self.name)
@@ -190,6 +228,35 @@ class CsvSource:
         header = [name.strip() for name in next(reader)]
         self._header = _checked_header(header, self.name)
         self._index = {name: i for i, name in enumerate(self._header)}
+
+    def _open_continuation(self, offset: int, line: int) -> None:
+        stream = self._stream = _open_binary(self._data, self.name)
+        stream.seek(offset)
+        counted = self._lines = _Lines(_decoded_lines(b"", stream, self._encoding, self.name, lines_before=line - 1))
+        counted.consumed = line - 1
+        self._reader = csv.reader(counted, delimiter=self._delimiter)
+
+
+def _line_after(path: str | Path, middle: int) -> tuple[int, int]:
+    """The byte offset and the number of the first line that starts after byte ``middle``."""
+    block = 1 << 20
+    lines = 1
+    with open(path, "rb") as stream:
+        done = 0
+        while done < middle:
+            chunk = stream.read(min(block, middle - done))
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            done += len(chunk)
+        while True:
+            chunk = stream.read(block)
+            if not chunk:
+                return done, lines
+            found = chunk.find(b"\n")
+            if found >= 0:
+                return done + found + 1, lines + 1
+            done += len(chunk)
 
 
 def _checked_header(header: list[str], source: str) -> list[str]:
@@ -221,12 +288,14 @@ def _open_binary(data: CsvInput, name: str) -> IO[bytes]:
     return data
 
 
-def _decoded_lines(head: bytes, stream: IO[bytes], encoding: str, source: str) -> Iterator[str]:
-    """Text lines (ends kept) decoded strictly block by block, each block cut after a line end."""
+def _decoded_lines(
+    head: bytes, stream: IO[bytes], encoding: str, source: str, *, lines_before: int = 0
+) -> Iterator[str]:
+    """Text lines (ends kept) decoded strictly block by block, each block cut after a line end; errors name the
+    line counting ``lines_before`` lines before the first."""
     newline = "\n".encode(encoding)
     unit = len(newline)
     pending = head
-    lines_before = 0
     while True:
         chunk = stream.read(_BLOCK_SIZE)
         pending += chunk

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # each command imports what it uses: --help and a mistyped co
 
 EXIT_OK, EXIT_REJECTS, EXIT_SOURCE_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 _LISTED_REJECTS = 50
+_WRITES_AHEAD = 8
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,6 +156,28 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_REJECTS if plan.summary.rejected else EXIT_OK
 
 
+def _write_requests(plan: Plan, out: Path) -> None:
+    """Each request to its file, written by a second thread while this one assembles the next: creating a
+    file is the kernel's work (the GIL is let go meanwhile), and 2,000 of them are a good part of a preview.
+    At most ``_WRITES_AHEAD`` bodies wait, so memory stays that of a few requests."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    progress = Progress("writing")
+    written = 0
+    waiting: deque[Future[int]] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview-writer") as writer:
+        for request in plan.requests():
+            waiting.append(writer.submit((out / request.file_name).write_bytes, request.body))
+            if len(waiting) > _WRITES_AHEAD:
+                waiting.popleft().result()  # a failed write stops the preview with its error
+            written += len(request.external_ids)
+            if request.number % 200 == 0:
+                progress(written)
+        while waiting:
+            waiting.popleft().result()
+    progress.done()
+
+
 def _preview(args: argparse.Namespace) -> int:
     import orjson
 
@@ -163,14 +187,7 @@ def _preview(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "rejects.csv", "w", newline="", encoding="utf-8") as rejects_file:
         plan, _ = _plan(args, RejectsCsv(rejects_file))
-    progress = Progress("writing")
-    written = 0
-    for request in plan.requests():
-        (out / request.file_name).write_bytes(request.body)
-        written += len(request.external_ids)
-        if request.number % 200 == 0:
-            progress(written)
-    progress.done()
+    _write_requests(plan, out)
     # Files of an earlier, longer preview would be mistaken for part of this one. They are removed
     # only now, since overwriting a file is much cheaper than creating it again.
     # os.scandir one entry at a time: Path.glob lists the whole folder first (50,000 names at 2.5M workers).
