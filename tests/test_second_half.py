@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,24 @@ def test_the_second_half_starts_on_the_first_line_after_the_middle(tmp_path: Pat
     assert got and got[0][0] == rest.first_line
     assert all(expected[line] == record for line, record in got)
     assert CsvSource(path, encoding="utf-16").second_half() is None  # a line feed is two bytes there
+
+
+def test_a_child_whose_parent_was_killed_removes_its_files(tmp_path: Path) -> None:
+    script = (
+        "import sys, time\n"
+        "from provisioning.core.plan.second_half import SecondHalf\n"
+        "half = SecondHalf.start(2, lambda files: time.sleep(1.5) or {}, sys.argv[1])\n"
+        "print(half.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    assert parent.stdout is not None
+    assert int(parent.stdout.readline()) > 0  # the child's pid: it has been forked
+    assert len(list(tmp_path.glob("scim-half-*"))) == 4
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while list(tmp_path.glob("scim-half-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob("scim-half-*")) == [], "the orphaned child left its files behind"

@@ -23,6 +23,7 @@ import contextlib
 import os
 import pickle
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -35,8 +36,10 @@ the merge cost more than half of it."""
 
 
 def forking_pays() -> bool:
-    """This process may fork (POSIX, no other thread) and has a second CPU to run the child on."""
-    if not hasattr(os, "fork") or threading.active_count() != 1:
+    """This process may fork (Linux, no other thread) and has a second CPU to run the child on. Only Linux:
+    on macOS a forked child that does not exec may crash in system frameworks, which is why Python's own
+    multiprocessing stopped forking there."""
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
         return False
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -82,6 +85,7 @@ class SecondHalf:
     def start(cls, first_line: int, work: Callable[[HalfFiles], dict[str, Any]], directory: str | None) -> SecondHalf:
         """Forks a child that runs ``work(files)`` and keeps its outcome (a picklable dict) in ``files.outcome``."""
         files = HalfFiles.create(directory)
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: never returns into the parent's code, never runs its exit handlers
             status = 1
@@ -91,8 +95,10 @@ class SecondHalf:
                     pickle.dump(outcome, stream, protocol=pickle.HIGHEST_PROTOCOL)
                 status = 0
             except BaseException:
-                pass
+                pass  # whatever it was, the parent reads the second half itself and meets it there
             finally:
+                if os.getppid() != parent:  # the parent was killed: nobody will take over or remove the files
+                    files.remove()
                 os._exit(status)
         return cls(pid, first_line, files)
 
@@ -105,7 +111,7 @@ class SecondHalf:
             return None
         try:
             with open(self.files.outcome, "rb") as stream:
-                outcome: dict[str, Any] = pickle.load(stream)
+                outcome: dict[str, Any] = pickle.load(stream)  # written by our own child, never read from elsewhere
         except (OSError, EOFError, pickle.UnpicklingError):
             self.files.remove()
             return None
@@ -139,6 +145,6 @@ def read_rejects(path: str) -> Iterator[Any]:
     with open(path, "rb") as stream:
         while True:
             try:
-                yield pickle.load(stream)
+                yield pickle.load(stream)  # written by our own child, never read from elsewhere
             except EOFError:
                 return
