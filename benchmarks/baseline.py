@@ -17,7 +17,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from benchmarks.baseline_inmemory import CONTOSO, CORE, ENTERPRISE, to_user
+from benchmarks.baseline_inmemory import CONTOSO, CORE, ENTERPRISE, to_user, write_reports
 
 BATCH = 50
 __all__ = ["CONTOSO", "CORE", "ENTERPRISE", "run"]
@@ -49,10 +49,7 @@ def run(source: str, out_dir: str) -> int:
                 operations = []
     if operations:
         write()
-    (out / "rejects.csv").write_text("line,externalId,field,value,reason\r\n", "utf-8")
-    summary = {"source": source, "rows": rows, "operations": rows, "rejected": 0, "requests": requests}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2), "utf-8")
-    print(f"wrote {requests} requests, rejects.csv and summary.json to {out}")
+    write_reports(out, source, rows, requests)
     return 0
 
 

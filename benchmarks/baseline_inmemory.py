@@ -100,12 +100,16 @@ def run(source: str, out_dir: str) -> int:
         }
         requests += 1
         (out / f"bulk-{requests:04d}.json").write_text(json.dumps(request, ensure_ascii=False), "utf-8")
+    write_reports(out, source, len(users), requests)
+    return 0
+
+
+def write_reports(out: Path, source: str, rows: int, requests: int) -> None:
+    """The (empty) rejects.csv and the summary.json a preview writes beside its requests, and its last line."""
     (out / "rejects.csv").write_text("line,externalId,field,value,reason\r\n", "utf-8")
-    summary = {"source": source, "rows": len(users), "operations": len(users), "rejected": 0,
-               "requests": requests}  # fmt: skip
+    summary = {"source": source, "rows": rows, "operations": rows, "rejected": 0, "requests": requests}
     (out / "summary.json").write_text(json.dumps(summary, indent=2), "utf-8")
     print(f"wrote {requests} requests, rejects.csv and summary.json to {out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,8 +32,8 @@ import httpx
 from connectors import fetch_records, load_registry
 
 from . import Options, Outcome, say
+from .child import child_process
 
-PROJECT = Path(__file__).resolve().parent.parent
 PAGE = 100
 AHEAD = 4
 CONCURRENCIES = (1, AHEAD)
@@ -75,20 +73,12 @@ def emulator(workers: int) -> Iterator[dict[str, Any]]:
     """The custom-rest emulator in a child process; yields a connector config for /offset/people."""
     command = [sys.executable, "-m", "emulators.hrms", "--vendor", "custom-rest", "--port", "0",
                "--workers", str(workers), "--max-page-size", str(PAGE)]  # fmt: skip
-    process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, text=True)
-    try:
+    with child_process(command) as process:
         assert process.stdout is not None
         process.stdout.readline()  # the base URL; the config on the next line holds it too
         served = json.loads(process.stdout.readline())
         yield {**served, "path": "/offset/people", "authType": "apikey-header", "pagingStyle": "offset",
                "totalPath": "total", "pageSize": str(PAGE)}  # fmt: skip
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def pull(config: dict[str, Any], concurrency: int, limit: int | None = None, delay: float = 0.0) -> Pull:

@@ -22,10 +22,10 @@ from pathlib import Path
 from provisioning.entra.graph_client import LOG_RATE
 
 from . import Options, Outcome, say
+from .child import PROJECT
 from .generate import write_workers_csv
 from .goals import MARKDOWN_HEAD, Goal, median_ratio, missed, per_row_ratio, ratio
 
-PROJECT = Path(__file__).resolve().parent.parent
 MAX_RATIO = 0.70
 """Goal 1: preview's wall time over the plain streaming loop's (benchmarks/baseline.py), at most, on 100k."""
 MAX_PEAK_MB = 256.0

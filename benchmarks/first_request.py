@@ -13,7 +13,6 @@ manager levels and storing every request with its manifest).
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from benchmarks.child import child_process
 from emulators.entra import DEFAULT_JOB, DEFAULT_SP
 from provisioning import CsvSource
 from provisioning.core.mapping.profiles import BundledProfiles
@@ -61,17 +61,12 @@ class _Timed:
 @contextmanager
 def emulator_process() -> Iterator[str]:
     """``python -m emulators.entra`` on a free loopback port: its base URL, until the block ends."""
-    process = subprocess.Popen([sys.executable, "-m", "emulators.entra", "--port", "0"], stdout=subprocess.PIPE,
-                               text=True)  # fmt: skip
-    try:
+    with child_process([sys.executable, "-m", "emulators.entra", "--port", "0"]) as process:
         assert process.stdout is not None
         base_url = process.stdout.readline().strip()
         if not base_url.startswith("http://127.0.0.1:"):
             raise RuntimeError(f"the Graph emulator did not start: {base_url!r}")
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def main(source: str) -> int:

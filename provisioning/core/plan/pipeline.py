@@ -275,7 +275,7 @@ class _PassOne:
             "rows": self.summary.rows,
             "rejected": self.summary.rejected,
             "deferred": self.deferred,
-            "disables": getattr(self.changed, "disables", 0),
+            "disables": self.changed.disables if isinstance(self.changed, DeltaFilter) else 0,
             "preHires": policy.pre_hires if policy is not None else 0,
             "leavers": policy.leavers if policy is not None else 0,
         }
@@ -318,8 +318,8 @@ class _PassOne:
         self.deferred += outcome["deferred"]
         self.blank_lines_elsewhere += outcome["blankLines"]
         self.present.update(outcome["present"])
-        if self.changed is not None and outcome["disables"]:
-            self.changed.disables += outcome["disables"]  # type: ignore[attr-defined]
+        if isinstance(self.changed, DeltaFilter):  # the only filter with a count (_start_second_half checks)
+            self.changed.disables += outcome["disables"]
         policy = self.mapper.lifecycle
         if policy is not None:
             policy.pre_hires += outcome["preHires"]

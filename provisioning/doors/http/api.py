@@ -26,13 +26,13 @@ from provisioning.core.read.json_source import JsonSource
 from provisioning.core.read.records import RecordSource
 from provisioning.core.results.log_query import provisioning_log_params
 from provisioning.core.results.log_summary import summarise_everyone
-from provisioning.core.runs import new_run_id
 from provisioning.doors.composition import AppServices
 from provisioning.doors.http.mapping_api import MappingApi
 from provisioning.doors.http.protocol import ApiError, ApiRequest, ApiResponse, flag, int_param, required
+from provisioning.doors.http.starting import start_run
 from provisioning.engine.connector_registry import connector_registry
 from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
-from provisioning.engine.workflow import StartRequest, profile_feed, usage_day
+from provisioning.engine.workflow import profile_feed, usage_day
 from provisioning.hr.jobs import JOB_NAME, JOBS_PREFIX, inline_connector_config, parse_job, resolve_settings
 
 log = logging.getLogger("provisioning.http")
@@ -109,24 +109,8 @@ class Api:
         profile_name = required(request, "mapping")
         dry_run = flag(request, "dryRun")
         source = self._source(request)
-        self.services.profiles.load(profile_name)  # an unknown profile is the caller's error: 404 before any run
-        run_id = new_run_id()
-        record = self.services.workflow.start(
-            StartRequest(
-                source=source,
-                profile=profile_name,
-                trigger="http",
-                feed=http_feed(profile_name, request.params.get("source")),
-                run_id=run_id,
-                dry_run=dry_run,
-            )
-        )
-        location = f"/api/runs/{run_id}"
-        return ApiResponse(
-            202,
-            {"runId": run_id, "status": record.status, "message": record.message, "location": location},
-            {"Location": location},
-        )
+        feed = http_feed(profile_name, request.params.get("source"))
+        return start_run(self.services, source, profile_name, feed=feed, dry_run=dry_run)
 
     def approve(self, request: ApiRequest) -> ApiResponse:
         record = self.services.workflow.approve(request.route["runId"], by="http", principal=self._principal(request))

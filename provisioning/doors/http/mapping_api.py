@@ -23,12 +23,12 @@ from provisioning.core.mapping.profiles import PROFILE_NAME, parse_profile, with
 from provisioning.core.plan.pipeline import Reject, plan_run
 from provisioning.core.read.csv_source import CsvSource
 from provisioning.core.read.records import RecordSource
-from provisioning.core.runs import new_run_id
 from provisioning.core.schema.entra_targets import ENTRA_TARGET_GROUPS
 from provisioning.doors.composition import AppServices
 from provisioning.doors.http.protocol import ApiError, ApiRequest, ApiResponse, flag, int_param, required
+from provisioning.doors.http.starting import start_run
 from provisioning.engine.sources import UnsupportedFormat, open_source, source_format
-from provisioning.engine.workflow import StartRequest, sync_job_schema
+from provisioning.engine.workflow import profile_feed, sync_job_schema
 from provisioning.hr.jobs import JOB_NAME, JOBS_PREFIX, parse_job, resolve_settings
 
 UPLOAD_ID = "[0-9a-f]{32}"
@@ -130,21 +130,8 @@ class MappingApi:
         """Starts a run of the upload with a saved profile (a run is approved and retried by profile name)."""
         _, source = self._upload(request)
         profile_name = required(request, "mapping")
-        self.services.profiles.load(profile_name)  # 404 before any run
-        run_id = new_run_id()
-        record = self.services.workflow.start(
-            StartRequest(
-                source=source,
-                profile=profile_name,
-                trigger="http",
-                feed=f"profile:{profile_name}",
-                run_id=run_id,
-                dry_run=flag(request, "dryRun"),
-            )
-        )
-        location = f"/api/runs/{run_id}"
-        body = {"runId": run_id, "status": record.status, "message": record.message, "location": location}
-        return ApiResponse(202, body, {"Location": location})
+        return start_run(self.services, source, profile_name, feed=profile_feed(profile_name),
+                         dry_run=flag(request, "dryRun"))  # fmt: skip
 
     # ---- profiles -----------------------------------------------------------------------------------
 
