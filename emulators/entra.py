@@ -323,12 +323,26 @@ class EntraEmulator:
     def process_oldest(self, count: int = 1) -> int:
         """Process the ``count`` oldest accepted uploads now, in acceptance order (the order the service works
         through its queue); returns how many were processed."""
+        done = 0
+        while done < count and self.process_held(0):
+            done += 1
+        return done
+
+    def process_held(self, position: int = 0, *, dated: float | None = None) -> bool:
+        """Process the accepted upload at ``position`` among those not processed yet (0: the oldest), its
+        entries dated ``dated`` (epoch seconds) instead of now; False when there is none there.
+
+        An earlier date than now makes an entry that becomes visible after newer ones, the case a poller's
+        re-read guards against. Microsoft documents that entries appear minutes after the upload (docs/entra-
+        api.md, "typically 5 to 10 minutes later") but not whether they appear in the order of their dates:
+        unconfirmed, so the emulator can serve them either way (tests/test_entra_fidelity.py runs both)."""
         with self._processing:
             with self._lock:
-                batches, self._pending = self._pending[:count], self._pending[count:]
-            for batch in batches:
-                self._process(batch)
-        return len(batches)
+                if not 0 <= position < len(self._pending):
+                    return False
+                batch = self._pending.pop(position)
+            self._process(batch, dated)
+        return True
 
     def uploads(self) -> list[RecordedRequest]:
         """The bulkUpload calls received, in order."""
@@ -449,13 +463,13 @@ class EntraEmulator:
             for batch in batches:
                 self._process(batch)
 
-    def _process(self, batch: _Batch) -> None:
+    def _process(self, batch: _Batch, dated: float | None = None) -> None:
         job = batch.job
         with job.lock:
             if not job.runs:  # accepted, not processed now (JobState.set_aside: late or not at all)
                 job.set_aside(batch.users)
                 return
-            epoch = math.ceil(self._clock())  # logs show whole seconds; never before the upload
+            epoch = math.ceil(self._clock() if dated is None else dated)  # whole seconds, as the logs show
             cycle_id = self._new_id()
             entries = BatchProcessor(
                 job.directory,
